@@ -1,0 +1,3 @@
+from pam_mcp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""Command line: ``pam-mcp`` (stdio server), ``pam-mcp serve``, ``pam-mcp migrate``.
+
+Everything this prints for a person goes to stderr, except ``migrate``'s report. In stdio
+mode stdout belongs to the MCP protocol alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+import anyio
+
+from pam_mcp import __version__
+from pam_mcp.errors import PamError
+from pam_mcp.settings import Settings, load_settings
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=settings.pam_log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pam-mcp", description="PAM (Wheels & Wins) as an MCP server.")
+    parser.add_argument("--version", action="version", version=f"pam-mcp {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="run the MCP server (default: stdio)")
+    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP: address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="HTTP: port to listen on (default 8000)")
+    mig = sub.add_parser(
+        "migrate", help="apply pending migrations to DATABASE_URL (or the embedded database)"
+    )
+    mig.add_argument(
+        "--status", action="store_true", help="list applied and pending migrations; change nothing"
+    )
+    return parser
+
+
+async def _migrate(settings: Settings, status_only: bool) -> int:
+    from contextlib import AsyncExitStack
+
+    from pam_mcp.migrate import migrate, migration_status
+    from pam_mcp.runtime import resolve_database_url
+
+    async with AsyncExitStack() as stack:
+        dsn = await resolve_database_url(settings, stack)
+        if not status_only:
+            applied = await migrate(dsn)
+            print(f"applied {len(applied)} migration(s)" if applied else "database is up to date")
+        rows = await migration_status(dsn)
+    width = max((len(r.name) for r in rows), default=4)
+    for row in rows:
+        print(f"{row.version}  {row.name:<{width}}  {row.state}")
+    return 1 if any(r.state in ("changed", "pending") for r in rows) and status_only else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except Exception as exc:  # pydantic's message names the variable and the problem
+        print(f"pam-mcp: configuration error: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings)
+    try:
+        if args.command == "migrate":
+            return anyio.run(_migrate, settings, args.status)
+        from pam_mcp.server import serve
+
+        transport = getattr(args, "transport", "stdio")
+        anyio.run(serve, settings, transport, getattr(args, "host", "127.0.0.1"), getattr(args, "port", 8000))
+        return 0
+    except PamError as exc:
+        print(f"pam-mcp: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

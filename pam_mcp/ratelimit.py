@@ -1,0 +1,238 @@
+"""The rate limiter: who may call how often, decided in Redis in one round trip.
+
+Each (identity, bucket) pair owns a sliding log in Redis (a sorted set of call times). One Lua
+script, ``ratelimit.lua`` beside this file, trims the log, counts, and either records the call
+or computes the exact wait, atomically. That makes the limit exact under any concurrency and
+across any number of server processes, and gives the caller a true ``Retry-After`` instead of
+a guess. Fixed windows admit 2N around a boundary and token buckets admit 2N-1 in a rolling
+window; a log admits N, at the price of memory proportional to the limit, which is small for
+per-person limits.
+
+What callers see: ``Decision`` when admitted, ``RateLimited`` when refused, and
+``LimiterUnavailable`` when Redis cannot answer (or an admission with a logged warning, if the
+limiter was built with ``fail_open=True``). No redis exception leaves this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+from typing import Final
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from pam_mcp.errors import LimiterUnavailable, RateLimited
+
+__all__ = ["Decision", "Rate", "RateLimiter", "parse_rate"]
+
+logger = logging.getLogger(__name__)
+
+_UNITS: Final[dict[str, int]] = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+}
+_UNIT_NAMES: Final[dict[int, str]] = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
+_UNIT_ABBREV: Final[tuple[tuple[int, str], ...]] = ((86400, "d"), (3600, "h"), (60, "m"), (1, "s"))
+
+# "100/hour", "100/hours", "100 / 2h", "5/30s", "10 per minute". ASCII only: int() would accept
+# other scripts' digits, which nobody means in a config file.
+_RATE_RE: Final = re.compile(
+    r"\s*(?P<limit>\d+)\s*(?:/|\s+per\s+)\s*(?P<count>\d+)?\s*(?P<unit>[a-z]+)\s*",
+    re.ASCII | re.IGNORECASE,
+)
+
+# Identities and buckets become parts of a Redis key joined by ":". Restricting them to the
+# characters of a UUID or an MCP tool name keeps one caller's key from ever naming another's
+# (no separators, no glob characters for SCAN/KEYS patterns, no whitespace).
+_KEY_PART_RE: Final = re.compile(r"[A-Za-z0-9_.\-]{1,128}", re.ASCII)
+
+_UNAVAILABLE_MESSAGE: Final = "The rate limiter (Redis) cannot be reached right now; try again shortly."
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """A limit of ``limit`` calls in any rolling span of ``window_seconds``."""
+
+    limit: int
+    window_seconds: int
+
+    def __post_init__(self) -> None:
+        if isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1:
+            raise ValueError(f"A rate's limit must be a whole number of at least 1, not {self.limit!r}.")
+        if (
+            isinstance(self.window_seconds, bool)
+            or not isinstance(self.window_seconds, int)
+            or self.window_seconds < 1
+        ):
+            raise ValueError(
+                f"A rate's window must be a whole number of seconds, at least 1, not {self.window_seconds!r}."
+            )
+
+    def __str__(self) -> str:
+        """Render in the form ``parse_rate`` reads back: "100/hour", or "5/30s" for other windows."""
+        name = _UNIT_NAMES.get(self.window_seconds)
+        if name is not None:
+            return f"{self.limit}/{name}"
+        for seconds, abbrev in _UNIT_ABBREV:
+            if self.window_seconds % seconds == 0:
+                return f"{self.limit}/{self.window_seconds // seconds}{abbrev}"
+        raise AssertionError("unreachable: every window is a whole number of seconds")
+
+
+def parse_rate(text: str) -> Rate:
+    """Read a rate such as "100/hour", "10/minutes", "5/30s" or "1000 per day".
+
+    Accepted units: second, minute, hour, day (singular or plural) and s, sec, m, min, h, hr, d,
+    optionally preceded by a count ("2h", "15 minutes"). The limit must be at least 1.
+    Raises ``ValueError`` with a message naming the problem, for settings to show as is.
+    """
+    match = _RATE_RE.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(
+            f"Cannot read the rate {text!r}: write it as <calls>/<period>, "
+            'e.g. "100/hour", "10/minute", "5/30s" or "1000/day".'
+        )
+    unit = match["unit"].lower()
+    # Plurals of the spelled-out names only: "ms" must not quietly mean "m" (minutes).
+    if unit not in _UNITS and len(unit) > 2 and unit.endswith("s"):
+        unit = unit[:-1]
+    seconds_per_unit = _UNITS.get(unit)
+    if seconds_per_unit is None:
+        raise ValueError(
+            f"Cannot read the rate {text!r}: unknown period {match['unit']!r}; "
+            "use second, minute, hour or day (or s, m, h, d)."
+        )
+    limit = int(match["limit"])
+    count = int(match["count"]) if match["count"] is not None else 1
+    if limit < 1:
+        raise ValueError(f"Cannot use the rate {text!r}: it must allow at least 1 call.")
+    if count < 1:
+        raise ValueError(f"Cannot use the rate {text!r}: the period must be at least 1 {unit}.")
+    return Rate(limit=limit, window_seconds=count * seconds_per_unit)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the limiter decided for one call (or, from ``peek``, would decide).
+
+    ``remaining``: calls still admissible in the window after this one.
+    ``reset_after_seconds``: until the window holds no calls and the whole budget is back.
+    ``retry_after_seconds``: 0 when allowed; from ``peek`` on an exhausted budget, the exact wait.
+    """
+
+    allowed: bool
+    remaining: int
+    reset_after_seconds: float
+    limit: int
+    retry_after_seconds: float = 0.0
+
+
+def _load_script() -> str:
+    # Read through importlib.resources so the script is found in an installed wheel too.
+    return resources.files(__package__ or "pam_mcp").joinpath("ratelimit.lua").read_text(encoding="utf-8")
+
+
+_SCRIPT: Final = _load_script()
+
+
+class RateLimiter:
+    """Per-identity, per-bucket sliding-window limits kept in Redis.
+
+    ``fail_open`` chooses what an unreachable Redis means: refuse every call with
+    ``LimiterUnavailable`` (the default: a limiter that silently stops limiting is how the
+    original backend got abused), or admit with a warning in the log.
+    """
+
+    def __init__(self, redis: Redis, *, key_prefix: str = "pam:rl", fail_open: bool = False) -> None:
+        if not key_prefix or any(ch.isspace() for ch in key_prefix):
+            raise ValueError("key_prefix must be a non-empty string without whitespace.")
+        self._key_prefix = key_prefix
+        self._fail_open = fail_open
+        # EVALSHA with a transparent SCRIPT LOAD on NOSCRIPT (e.g. after a Redis restart or
+        # SCRIPT FLUSH): the script text crosses the network once per server, not per call.
+        self._script = redis.register_script(_SCRIPT)
+        # Log an outage once when it starts and once when it ends, not on every call.
+        self._outage = False
+
+    def _key(self, identity: str, bucket: str) -> str:
+        """The one place the Redis key format lives: ``<prefix>:<identity>:<bucket>``."""
+        if not isinstance(identity, str) or _KEY_PART_RE.fullmatch(identity) is None:
+            raise ValueError(
+                "A rate-limit identity must be 1-128 characters of letters, digits, '_', '.' or '-' "
+                f"(a user UUID), not {identity!r}."
+            )
+        if not isinstance(bucket, str) or _KEY_PART_RE.fullmatch(bucket) is None:
+            raise ValueError(
+                "A rate-limit bucket must be 1-128 characters of letters, digits, '_', '.' or '-', "
+                f"not {bucket!r}."
+            )
+        return f"{self._key_prefix}:{identity}:{bucket}"
+
+    async def hit(self, identity: str, bucket: str, rate: Rate, *, now_ms: int | None = None) -> Decision:
+        """Spend one call of ``rate`` for ``identity`` in ``bucket``, or refuse.
+
+        Raises ``RateLimited`` (with the exact seconds until a call would be admitted) when the
+        budget is spent, and ``LimiterUnavailable`` when Redis cannot answer and the limiter
+        does not fail open. ``now_ms`` overrides the Redis clock, for tests only.
+        """
+        decision = await self._run(identity, bucket, rate, cost=1, now_ms=now_ms)
+        if not decision.allowed:
+            raise RateLimited(decision.retry_after_seconds, str(rate))
+        return decision
+
+    async def peek(self, identity: str, bucket: str, rate: Rate, *, now_ms: int | None = None) -> Decision:
+        """Report the budget left without spending any of it (``allowed``: would a hit pass now)."""
+        return await self._run(identity, bucket, rate, cost=0, now_ms=now_ms)
+
+    async def _run(
+        self, identity: str, bucket: str, rate: Rate, *, cost: int, now_ms: int | None
+    ) -> Decision:
+        key = self._key(identity, bucket)
+        if now_ms is not None and (isinstance(now_ms, bool) or not isinstance(now_ms, int) or now_ms < 0):
+            raise ValueError(f"now_ms must be a non-negative integer of milliseconds, not {now_ms!r}.")
+        args = (
+            rate.limit,
+            rate.window_seconds * 1000,
+            uuid.uuid4().hex,
+            cost,
+            "" if now_ms is None else now_ms,
+        )
+        try:
+            reply = await self._script(keys=[key], args=args)
+        except (RedisError, OSError) as exc:
+            return self._unavailable(exc, rate)
+        if self._outage:
+            self._outage = False
+            logger.info("Rate limiter: Redis answers again; limits are enforced.")
+        allowed, remaining, retry_after_ms, reset_ms = (int(x) for x in reply)
+        return Decision(
+            allowed=allowed == 1,
+            remaining=remaining,
+            reset_after_seconds=reset_ms / 1000,
+            limit=rate.limit,
+            retry_after_seconds=retry_after_ms / 1000,
+        )
+
+    def _unavailable(self, exc: BaseException, rate: Rate) -> Decision:
+        """Translate a Redis failure: admit with a warning (fail open) or refuse, never leak it."""
+        if not self._outage:
+            self._outage = True
+            policy = "admitting calls unlimited (fail_open)" if self._fail_open else "refusing calls"
+            # The driver's words belong in the operator's log, not in a message to a client.
+            logger.warning("Rate limiter: Redis failed (%s: %s); %s.", type(exc).__name__, exc, policy)
+        if self._fail_open:
+            return Decision(allowed=True, remaining=rate.limit, reset_after_seconds=0.0, limit=rate.limit)
+        raise LimiterUnavailable(_UNAVAILABLE_MESSAGE) from exc

@@ -1,0 +1,74 @@
+"""Every environment variable pam-mcp reads, read once, in one place.
+
+Nothing else in the package looks at ``os.environ``. An empty variable counts as
+unset, so an ``mcp.json`` entry with ``"DATABASE_URL": ""`` means "use the default".
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    # Per-user data directory, following XDG on Linux and the usual places elsewhere.
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "pam-mcp"
+
+
+class Settings(BaseSettings):
+    """pam-mcp configuration. Field names are the environment variable names."""
+
+    model_config = SettingsConfigDict(env_ignore_empty=True, extra="ignore", case_sensitive=False)
+
+    # Where the data lives. Unset: an embedded PostgreSQL in PAM_DATA_DIR.
+    database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
+    # Where the rate limiter keeps its counters. Unset: an embedded Redis in PAM_DATA_DIR.
+    redis_url: SecretStr | None = Field(default=None, alias="REDIS_URL")
+
+    supabase_url: str | None = Field(default=None, alias="SUPABASE_URL")
+    supabase_anon_key: SecretStr | None = Field(default=None, alias="SUPABASE_ANON_KEY")
+    # Used for migrations and admin checks only, never for a user's data.
+    supabase_service_role_key: SecretStr | None = Field(default=None, alias="SUPABASE_SERVICE_ROLE_KEY")
+    supabase_jwt_secret: SecretStr | None = Field(default=None, alias="SUPABASE_JWT_SECRET")
+
+    # The stdio user. Unset on the embedded default: one local user is created and kept.
+    pam_user_id: uuid.UUID | None = Field(default=None, alias="PAM_USER_ID")
+    pam_data_dir: Path = Field(default_factory=_default_data_dir, alias="PAM_DATA_DIR")
+
+    pam_rate_limit: str = Field(default="100/hour", alias="PAM_RATE_LIMIT")
+    # Per-tool overrides, e.g. "log_trip=20/hour,check_guardrails=300/hour".
+    pam_tool_rate_limits: str = Field(default="", alias="PAM_TOOL_RATE_LIMITS")
+    # What happens when Redis is unreachable: refuse (the limit is a safety control) or allow.
+    pam_rate_limit_on_redis_down: Literal["refuse", "allow"] = Field(
+        default="refuse", alias="PAM_RATE_LIMIT_ON_REDIS_DOWN"
+    )
+    pam_subscription_price: Decimal = Field(default=Decimal("14.99"), alias="PAM_SUBSCRIPTION_PRICE", gt=0)
+    pam_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="WARNING", alias="PAM_LOG_LEVEL"
+    )
+    pam_db_pool_size: int = Field(default=10, alias="PAM_DB_POOL_SIZE", ge=1, le=100)
+
+    @field_validator("pam_data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def embedded_postgres(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+
+def load_settings() -> Settings:
+    """Read the environment once; callers pass the result down instead of re-reading."""
+    return Settings()

@@ -1,0 +1,161 @@
+"""PostgreSQL connections, and the one way to act for a user: ``Database.as_user``.
+
+Every read or write on a person's behalf runs in one transaction in which, exactly as
+PostgREST does behind Supabase's API, the role is ``authenticated`` and
+``request.jwt.claims`` names the user, both set transaction-locally
+(``set_config(..., true)``). Row level security then decides what the statement may
+touch. Nothing is set at session level, so a pooled connection carries nothing from
+one borrower to the next (asyncpg's own reset runs ``RESET ALL``, which would not undo a
+session ``SET ROLE`` anyway).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from pam_mcp.errors import DatabaseUnavailable
+from pam_mcp.store.translate import translate
+
+Record = asyncpg.Record
+
+
+async def _keep_session(_conn: asyncpg.Connection[Any]) -> None:
+    """Pool reset hook: nothing to reset.
+
+    All per-user state is transaction-local, and asyncpg rolls back any open transaction
+    before calling this. Skipping its default ``RESET ALL`` saves a round trip per call.
+    """
+
+
+def claims_for(user_id: uuid.UUID) -> str:
+    """The JWT claims a Supabase access token for this user carries, as RLS reads them."""
+    return json.dumps({"sub": str(user_id), "role": "authenticated", "aud": "authenticated"})
+
+
+class UserTx:
+    """One open transaction acting as one user. Driver errors leave it as PamErrors."""
+
+    def __init__(
+        self, conn: asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any], user_id: uuid.UUID
+    ) -> None:
+        self._conn = conn
+        self.user_id = user_id
+
+    async def fetch(self, sql: str, *args: Any) -> list[Record]:
+        try:
+            return await self._conn.fetch(sql, *args)
+        except Exception as exc:
+            raise translate(exc) from None
+
+    async def fetchrow(self, sql: str, *args: Any) -> Record | None:
+        try:
+            return await self._conn.fetchrow(sql, *args)
+        except Exception as exc:
+            raise translate(exc) from None
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        try:
+            return await self._conn.fetchval(sql, *args)
+        except Exception as exc:
+            raise translate(exc) from None
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        try:
+            return await self._conn.execute(sql, *args)
+        except Exception as exc:
+            raise translate(exc) from None
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        try:
+            await self._conn.executemany(sql, rows)
+        except Exception as exc:
+            raise translate(exc) from None
+
+
+class Database:
+    """A pool of connections to one PostgreSQL database."""
+
+    def __init__(self, pool: asyncpg.Pool[Any]) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> Database:
+        try:
+            pool = await asyncpg.create_pool(
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                reset=_keep_session,
+                # Statements are prepared per connection; a pooler in transaction mode
+                # (Supabase's port 6543) cannot keep them, so a DSN may turn them off.
+                command_timeout=30,
+            )
+        except Exception as exc:
+            raise DatabaseUnavailable(
+                "The database cannot be reached; check DATABASE_URL and that PostgreSQL is running."
+            ) from translate(exc)
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def _acquire(self) -> asyncpg.pool.PoolConnectionProxy[Any]:
+        try:
+            return await self._pool.acquire()
+        except Exception as exc:
+            raise translate(exc) from None
+
+    async def _release(self, conn: asyncpg.pool.PoolConnectionProxy[Any]) -> None:
+        try:
+            await self._pool.release(conn)
+        except Exception as exc:  # the pool has terminated the connection; nothing leaks
+            translate(exc)
+
+    @asynccontextmanager
+    async def _transaction(self, begin: str, user_id: uuid.UUID) -> AsyncIterator[UserTx]:
+        conn = await self._acquire()
+        try:
+            try:
+                await conn.execute(begin)
+            except Exception as exc:
+                raise translate(exc) from None
+            try:
+                yield UserTx(conn, user_id)
+            except BaseException:
+                try:
+                    await conn.execute("ROLLBACK")
+                except BaseException:
+                    # A connection whose transaction state is unknown must never be reused.
+                    conn.terminate()
+                raise
+            try:
+                await conn.execute("COMMIT")
+            except Exception as exc:
+                raise translate(exc) from None
+        finally:
+            await self._release(conn)
+
+    def as_user(self, user_id: uuid.UUID) -> AbstractAsyncContextManager[UserTx]:
+        """One transaction as ``user_id`` under RLS: committed on success, rolled back on error."""
+        # The claims are built from a parsed UUID, never from text a caller supplied, so
+        # embedding them lets BEGIN and both set_config calls travel in one round trip.
+        user_id = uuid.UUID(str(user_id))
+        claims = claims_for(user_id).replace("'", "''")
+        begin = (
+            "BEGIN; SELECT set_config('role', 'authenticated', true), "
+            f"set_config('request.jwt.claims', '{claims}', true)"
+        )
+        return self._transaction(begin, user_id)
+
+    def as_owner(self) -> AbstractAsyncContextManager[UserTx]:
+        """A transaction as the login role (the schema owner): migrations and admin work only.
+
+        Never used for a user's data; the owner bypasses row level security.
+        """
+        return self._transaction("BEGIN", uuid.UUID(int=0))

@@ -1,0 +1,62 @@
+"""Driver errors in, the project's errors out: the only place asyncpg exceptions are read.
+
+Whatever PostgreSQL says stays in the server log (at DEBUG, stderr); the caller gets a
+sentence written for a person. That keeps table names, constraint names and SQL out of
+what an MCP client, and so a model, ever sees.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+
+from pam_mcp.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PamError,
+)
+
+log = logging.getLogger(__name__)
+
+_CONNECTION_FAILURES: tuple[type[BaseException], ...] = (
+    OSError,
+    ConnectionError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.QueryCanceledError,
+    asyncpg.ConnectionFailureError,
+)
+
+
+def translate(exc: BaseException) -> PamError:
+    """Map a driver exception to the error a caller may see."""
+    if isinstance(exc, PamError):
+        return exc
+    if isinstance(exc, asyncpg.PostgresError):
+        log.debug("postgres error %s: %s", type(exc).__name__, exc)
+    else:
+        log.debug("database driver error %s: %s", type(exc).__name__, exc)
+    if isinstance(exc, _CONNECTION_FAILURES):
+        return DatabaseUnavailable(
+            "The database cannot be reached right now; nothing was saved. Try again shortly."
+        )
+    if isinstance(exc, asyncpg.InsufficientPrivilegeError):
+        return Forbidden("That is not yours to change.")
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return Conflict("That already exists.")
+    if isinstance(exc, asyncpg.ForeignKeyViolationError):
+        return NotFound("It refers to something that does not exist.")
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError | asyncpg.DataError):
+        return InvalidInput("The values given break a rule of the data (out of range, missing or malformed).")
+    if isinstance(exc, asyncpg.RaiseError):
+        return InvalidInput("The request was refused by a rule of the data.")
+    return PamError("The database could not complete the request; nothing was saved.")

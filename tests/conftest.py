@@ -1,0 +1,143 @@
+"""Real servers for the suite: PostgreSQL and Redis, never mocks of them.
+
+``PAM_TEST_DATABASE_URL`` / ``PAM_TEST_REDIS_URL`` name servers to use (CI points them
+at the machine's PostgreSQL 15 and Redis 7); unset, the suite starts embedded ones from
+PyPI wheels, so it also passes on a laptop with nothing but Python. Each run works in a
+fresh database of its own, dropped at the end, and in a Redis key space of its own,
+deleted at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import anyio
+import asyncpg
+import pytest
+import redis as sync_redis
+
+from pam_mcp.embedded import start_postgres, start_redis
+from pam_mcp.migrate import migrate
+from pam_mcp.store.postgres import Database
+
+T = TypeVar("T")
+RUN_ID = uuid.uuid4().hex[:10]
+
+
+def run_blocking(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """Run async set-up outside the test's event loop, with a bounded wait."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, fn, *args).result(timeout=180)
+
+
+def with_database(dsn: str, name: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"  # asyncpg speaks asyncio only
+
+
+@pytest.fixture(scope="session")
+def pg_server_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("PAM_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    server = start_postgres(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    yield server.dsn
+    server.stop()
+
+
+async def _admin(dsn: str, sql: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def fresh_database(pg_server_dsn: str) -> Iterator[Callable[[str], str]]:
+    """Makes empty databases on the test server; every one is dropped at the end of the run."""
+    made: list[str] = []
+
+    def make(label: str) -> str:
+        name = f"pam_test_{RUN_ID}_{label}"
+        run_blocking(_admin, pg_server_dsn, f'create database "{name}"')
+        made.append(name)
+        return with_database(pg_server_dsn, name)
+
+    yield make
+    for name in made:
+        run_blocking(_admin, pg_server_dsn, f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def database_url(fresh_database: Callable[[str], str]) -> str:
+    """A database with the stand-in and every migration applied, shared by the run."""
+    dsn = fresh_database("main")
+    run_blocking(migrate, dsn)
+    return dsn
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("PAM_TEST_REDIS_URL")
+    if url:
+        yield url
+    else:
+        server = start_redis(Path(tmp_path_factory.mktemp("redis")))
+        yield server.url
+        server.stop()
+        return
+    # A shared server: delete what this run wrote (keys also expire on their own).
+    client = sync_redis.Redis.from_url(url)
+    try:
+        for key in client.scan_iter(match=f"*{RUN_ID}*"):
+            client.delete(key)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix unique to one test, inside this run's key space."""
+    return f"pamtest:{RUN_ID}:{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = await Database.connect(database_url, min_size=1, max_size=4)
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+NewUser = Callable[..., Awaitable[uuid.UUID]]
+
+
+@pytest.fixture
+def new_user(db: Database) -> NewUser:
+    """Creates a user in auth.users (as Supabase Auth would on sign-up) and returns its id."""
+
+    async def make(email: str | None = None) -> uuid.UUID:
+        user_id = uuid.uuid4()
+        async with db.as_owner() as tx:
+            await tx.execute(
+                "insert into auth.users (id, email) values ($1, $2)",
+                user_id,
+                email or f"{user_id.hex[:12]}@example.test",
+            )
+        return user_id
+
+    return make
