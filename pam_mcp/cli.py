@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Literal
 
 import anyio
 
@@ -34,12 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP: address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="HTTP: port to listen on (default 8000)")
-    mig = sub.add_parser(
-        "migrate", help="apply pending migrations to DATABASE_URL (or the embedded database)"
-    )
-    mig.add_argument(
-        "--status", action="store_true", help="list applied and pending migrations; change nothing"
-    )
+    mig = sub.add_parser("migrate", help="apply pending migrations to DATABASE_URL (or the embedded database)")
+    mig.add_argument("--status", action="store_true", help="list applied and pending migrations; change nothing")
     return parser
 
 
@@ -72,9 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "migrate":
             return anyio.run(_migrate, settings, args.status)
-        from pam_mcp.server import serve
+        from pam_mcp.serve import serve
 
-        transport = getattr(args, "transport", "stdio")
+        transport: Literal["stdio", "http"] = getattr(args, "transport", "stdio")
         anyio.run(serve, settings, transport, getattr(args, "host", "127.0.0.1"), getattr(args, "port", 8000))
         return 0
     except PamError as exc:

@@ -125,9 +125,7 @@ async def migration_status(dsn: str, folder: Path | None = None) -> list[Migrati
     files = load_migrations(folder or migrations_dir())
     conn = await _connect(dsn)
     try:
-        exists = await conn.fetchval(
-            "select to_regclass('supabase_migrations.schema_migrations') is not null"
-        )
+        exists = await conn.fetchval("select to_regclass('supabase_migrations.schema_migrations') is not null")
         applied = await _applied(conn) if exists else {}
         return _status(files, applied)
     finally:

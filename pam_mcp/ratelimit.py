@@ -72,11 +72,7 @@ class Rate:
     def __post_init__(self) -> None:
         if isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1:
             raise ValueError(f"A rate's limit must be a whole number of at least 1, not {self.limit!r}.")
-        if (
-            isinstance(self.window_seconds, bool)
-            or not isinstance(self.window_seconds, int)
-            or self.window_seconds < 1
-        ):
+        if isinstance(self.window_seconds, bool) or not isinstance(self.window_seconds, int) or self.window_seconds < 1:
             raise ValueError(
                 f"A rate's window must be a whole number of seconds, at least 1, not {self.window_seconds!r}."
             )
@@ -176,8 +172,7 @@ class RateLimiter:
             )
         if not isinstance(bucket, str) or _KEY_PART_RE.fullmatch(bucket) is None:
             raise ValueError(
-                "A rate-limit bucket must be 1-128 characters of letters, digits, '_', '.' or '-', "
-                f"not {bucket!r}."
+                f"A rate-limit bucket must be 1-128 characters of letters, digits, '_', '.' or '-', not {bucket!r}."
             )
         return f"{self._key_prefix}:{identity}:{bucket}"
 
@@ -197,9 +192,7 @@ class RateLimiter:
         """Report the budget left without spending any of it (``allowed``: would a hit pass now)."""
         return await self._run(identity, bucket, rate, cost=0, now_ms=now_ms)
 
-    async def _run(
-        self, identity: str, bucket: str, rate: Rate, *, cost: int, now_ms: int | None
-    ) -> Decision:
+    async def _run(self, identity: str, bucket: str, rate: Rate, *, cost: int, now_ms: int | None) -> Decision:
         key = self._key(identity, bucket)
         if now_ms is not None and (isinstance(now_ms, bool) or not isinstance(now_ms, int) or now_ms < 0):
             raise ValueError(f"now_ms must be a non-negative integer of milliseconds, not {now_ms!r}.")

@@ -89,18 +89,12 @@ async def stdio_user(runtime: Runtime) -> uuid.UUID:
     settings = runtime.settings
     if settings.pam_user_id is not None:
         async with runtime.db.as_owner() as tx:
-            exists = await tx.fetchval(
-                "select exists (select 1 from auth.users where id = $1)", settings.pam_user_id
-            )
+            exists = await tx.fetchval("select exists (select 1 from auth.users where id = $1)", settings.pam_user_id)
         if not exists:
-            raise ConfigurationError(
-                f"PAM_USER_ID {settings.pam_user_id} is not a user of this database (auth.users)."
-            )
+            raise ConfigurationError(f"PAM_USER_ID {settings.pam_user_id} is not a user of this database (auth.users).")
         return settings.pam_user_id
     if not settings.embedded_postgres:
-        raise ConfigurationError(
-            "Set PAM_USER_ID to the Supabase user (a UUID from auth.users) this server acts for."
-        )
+        raise ConfigurationError("Set PAM_USER_ID to the Supabase user (a UUID from auth.users) this server acts for.")
     return await _local_user(runtime)
 
 

@@ -50,9 +50,7 @@ class Settings(BaseSettings):
         default="refuse", alias="PAM_RATE_LIMIT_ON_REDIS_DOWN"
     )
     pam_subscription_price: Decimal = Field(default=Decimal("14.99"), alias="PAM_SUBSCRIPTION_PRICE", gt=0)
-    pam_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        default="WARNING", alias="PAM_LOG_LEVEL"
-    )
+    pam_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="WARNING", alias="PAM_LOG_LEVEL")
     pam_db_pool_size: int = Field(default=10, alias="PAM_DB_POOL_SIZE", ge=1, le=100)
 
     @field_validator("pam_data_dir")

@@ -25,6 +25,12 @@ from pam_mcp.store.translate import translate
 Record = asyncpg.Record
 
 
+async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
+    """JSON in and out as Python objects, once per new connection (no per-call cost)."""
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
 async def _keep_session(_conn: asyncpg.Connection[Any]) -> None:
     """Pool reset hook: nothing to reset.
 
@@ -92,6 +98,7 @@ class Database:
                 min_size=min_size,
                 max_size=max_size,
                 reset=_keep_session,
+                init=_init_connection,
                 # Statements are prepared per connection; a pooler in transaction mode
                 # (Supabase's port 6543) cannot keep them, so a DSN may turn them off.
                 command_timeout=30,

@@ -46,9 +46,7 @@ def translate(exc: BaseException) -> PamError:
     else:
         log.debug("database driver error %s: %s", type(exc).__name__, exc)
     if isinstance(exc, _CONNECTION_FAILURES):
-        return DatabaseUnavailable(
-            "The database cannot be reached right now; nothing was saved. Try again shortly."
-        )
+        return DatabaseUnavailable("The database cannot be reached right now; nothing was saved. Try again shortly.")
     if isinstance(exc, asyncpg.InsufficientPrivilegeError):
         return Forbidden("That is not yours to change.")
     if isinstance(exc, asyncpg.UniqueViolationError):

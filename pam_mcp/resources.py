@@ -1,0 +1,95 @@
+"""Read-only views for MCP resources, built on the same tool functions and store.
+
+Each returns a pydantic model; the server layer serves it as JSON. An id that does not
+exist and an id that belongs to someone else both end in ``NotFound``: RLS makes the
+other user's row invisible, so the two cases cannot be told apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from pydantic import Field
+
+from pam_mcp.errors import NotFound
+from pam_mcp.ratelimit import Decision
+from pam_mcp.store.records import TableInfo
+from pam_mcp.tools.common import Output, ToolContext, next_month, parse_month
+from pam_mcp.tools.context import ContextResult, GetContextInput, ProfileOut, get_context
+from pam_mcp.tools.expenses import QueryExpensesInput, QueryExpensesResult, query_expenses
+from pam_mcp.tools.guardrail_rules import SafetyLevel
+from pam_mcp.tools.savings import MonthSavings, month_savings
+from pam_mcp.tools.trips import TripSummary, recent_trips, trip_detail
+
+
+class ProfileView(Output):
+    profile: ProfileOut | None = Field(description="None until the user has a profile")
+
+
+class GuardrailsView(Output):
+    safety_level: SafetyLevel
+
+
+class RateLimitView(Output):
+    limit: str
+    remaining: int
+    resets_in_seconds: float
+
+
+class TripsView(Output):
+    trips: list[TripSummary]
+
+
+class SchemaView(Output):
+    tables: list[TableInfo]
+
+
+async def profile(ctx: ToolContext) -> ProfileView:
+    p = await ctx.store.profile(ctx.user)
+    return ProfileView(profile=None if p is None else ProfileOut(**p.model_dump(exclude={"preferences"})))
+
+
+async def context(ctx: ToolContext) -> ContextResult:
+    return await get_context(ctx, GetContextInput())
+
+
+async def guardrails(ctx: ToolContext) -> GuardrailsView:
+    return GuardrailsView(safety_level=await ctx.store.safety_level(ctx.user))
+
+
+def rate_limit(limit: str, decision: Decision) -> RateLimitView:
+    return RateLimitView(limit=limit, remaining=decision.remaining, resets_in_seconds=decision.reset_after_seconds)
+
+
+async def trips(ctx: ToolContext) -> TripsView:
+    return TripsView(trips=await recent_trips(ctx, 10))
+
+
+async def trip(ctx: ToolContext, trip_id: str) -> TripSummary:
+    try:
+        parsed = uuid.UUID(trip_id)
+    except ValueError:
+        raise NotFound(f"No trip {trip_id}.") from None
+    return await trip_detail(ctx, parsed)
+
+
+def _month(text: str) -> dt.date:
+    try:
+        return parse_month(text)
+    except ValueError:
+        raise NotFound(f"'{text}' is not a month; use YYYY-MM.") from None
+
+
+async def savings(ctx: ToolContext, month: str) -> MonthSavings:
+    return await month_savings(ctx, _month(month))
+
+
+async def expenses(ctx: ToolContext, month: str) -> QueryExpensesResult:
+    start = _month(month)
+    args = QueryExpensesInput(start=start, end=next_month(start) - dt.timedelta(days=1), include_items=True, limit=100)
+    return await query_expenses(ctx, args)
+
+
+async def schema(ctx: ToolContext) -> SchemaView:
+    return SchemaView(tables=await ctx.store.schema(ctx.user))

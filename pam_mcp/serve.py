@@ -1,0 +1,66 @@
+"""Run the server: open the backends, build the App, serve stdio or streamable HTTP."""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import uvicorn
+
+from pam_mcp.errors import ConfigurationError
+from pam_mcp.identity import SupabaseJwtVerifier
+from pam_mcp.ratelimit import Rate, RateLimiter, parse_rate
+from pam_mcp.runtime import Runtime, open_runtime, stdio_user
+from pam_mcp.server import App, build_server
+from pam_mcp.settings import Settings
+from pam_mcp.store.pg_store import PostgresStore
+
+log = logging.getLogger(__name__)
+
+
+def parse_tool_rates(text: str) -> dict[str, Rate]:
+    """``"log_trip=20/hour,check_guardrails=300/hour"`` to per-tool rates."""
+    rates: dict[str, Rate] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, rate = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigurationError(f"PAM_TOOL_RATE_LIMITS: '{item}' is not tool=N/period")
+        try:
+            rates[name.strip()] = parse_rate(rate)
+        except ValueError as exc:
+            raise ConfigurationError(f"PAM_TOOL_RATE_LIMITS: {exc}") from None
+    return rates
+
+
+def make_app(runtime: Runtime, *, key_prefix: str = "pam:rl") -> App:
+    settings = runtime.settings
+    try:
+        rate = parse_rate(settings.pam_rate_limit)
+    except ValueError as exc:
+        raise ConfigurationError(f"PAM_RATE_LIMIT: {exc}") from None
+    return App(
+        store=PostgresStore(runtime.db),
+        limiter=RateLimiter(
+            runtime.redis, key_prefix=key_prefix, fail_open=settings.pam_rate_limit_on_redis_down == "allow"
+        ),
+        rate=rate,
+        tool_rates=parse_tool_rates(settings.pam_tool_rate_limits),
+        subscription_price=settings.pam_subscription_price,
+    )
+
+
+async def serve(settings: Settings, transport: Literal["stdio", "http"], host: str, port: int) -> None:
+    verifier = SupabaseJwtVerifier.from_settings(settings) if transport == "http" else None
+    async with open_runtime(settings) as runtime:
+        app = make_app(runtime)
+        if transport == "stdio":
+            app.stdio_user = await stdio_user(runtime)
+            await build_server(app).run_stdio_async()
+            return
+        issuer = f"{settings.supabase_url.rstrip('/')}/auth/v1" if settings.supabase_url else None
+        server = build_server(app, verifier=verifier, issuer=issuer)
+        # Stateless: any replica can answer any request; they share only Redis and Postgres.
+        http_app = server.streamable_http_app(stateless_http=True, json_response=True, host=host)
+        config = uvicorn.Config(http_app, host=host, port=port, log_level="warning", lifespan="on")
+        log.warning("pam-mcp listening on http://%s:%d/mcp", host, port)
+        await uvicorn.Server(config).serve()

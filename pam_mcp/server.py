@@ -1,0 +1,431 @@
+"""The MCP server: the only module that imports ``mcp``.
+
+It turns PAM's tool functions into MCP tools and resources and puts one guard in front
+of every ``tools/call`` and ``resources/read``: who is calling (the verified bearer token
+over HTTP, the configured user on stdio), and may they (one atomic Redis script). Errors
+are translated here, once: a person-readable message reaches the client, never driver
+text or a traceback.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+
+from mcp import MCPError
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp.types import ToolAnnotations
+from mcp_types import CallToolResult, TextContent
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_core import PydanticUndefined
+
+from pam_mcp import __version__, resources
+from pam_mcp.errors import Forbidden, LimiterUnavailable, NotFound, PamError, RateLimited
+from pam_mcp.identity import InvalidToken, SupabaseJwtVerifier
+from pam_mcp.ratelimit import Rate, RateLimiter
+from pam_mcp.store.base import Store
+from pam_mcp.tools import context, expenses, guardrails, savings, trips
+from pam_mcp.tools.common import ToolContext, utc_now
+
+log = logging.getLogger(__name__)
+
+INSTRUCTIONS = """\
+PAM is the assistant of Wheels & Wins, for people who live and travel in RVs. These tools act for one
+signed-in person: their trips (log_trip), what PAM saved them (record_saving) and what they spent
+(log_expense, query_expenses), their conversation memory (get_context, update_context, log_message)
+and their safety settings (check_guardrails, set_guardrails). Call get_context first in a conversation.
+Run check_guardrails on messages that mention emergencies, money actions or personal numbers, and
+follow its guidance. Every call counts against the person's rate limit; errors say what to fix."""
+
+GLOBAL_BUCKET = "all"
+T = TypeVar("T", bound=BaseModel)
+_caller: ContextVar[uuid.UUID | None] = ContextVar("pam_caller", default=None)
+
+
+@dataclass
+class App:
+    """Everything the server needs, built by the caller (CLI, tests, benchmarks)."""
+
+    store: Store
+    limiter: RateLimiter
+    rate: Rate
+    tool_rates: dict[str, Rate] = field(default_factory=dict)
+    stdio_user: uuid.UUID | None = None
+    subscription_price: Decimal = Decimal("14.99")
+    now: Callable[[], Any] = utc_now
+
+
+# -- identity ----------------------------------------------------------------------------------
+
+
+class SupabaseTokenVerifier:
+    """The SDK's TokenVerifier over Supabase JWTs: a bad token is a 401 before any MCP runs."""
+
+    def __init__(self, verifier: SupabaseJwtVerifier) -> None:
+        self._verifier = verifier
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        try:
+            verified = await self._verifier.verify(token)
+        except InvalidToken as exc:
+            log.info("rejected bearer token: %s", exc)
+            return None
+        return AccessToken(
+            token=token,
+            client_id="supabase",
+            scopes=[],
+            expires_at=verified.expires_at,
+            subject=str(verified.user_id),
+        )
+
+
+def _identify(app: App) -> uuid.UUID:
+    token = get_access_token()
+    if token is not None and token.subject:
+        return uuid.UUID(token.subject)
+    if app.stdio_user is not None:
+        return app.stdio_user
+    raise Forbidden("No signed-in user: send an Authorization: Bearer <Supabase access token> header.")
+
+
+def _tool_context(app: App) -> ToolContext:
+    user = _caller.get()
+    if user is None:  # only when a handler runs outside the guard, which registration prevents
+        user = _identify(app)
+    return ToolContext(store=app.store, user=user, subscription_price=app.subscription_price, now=app.now)
+
+
+# -- the guard: identity and rate limit around every call ----------------------------------------
+
+
+def _error_result(message: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+
+
+_VALIDATION_HEADER = re.compile(r"^Error executing tool (?P<tool>\S+): \d+ validation errors? for \S+$")
+
+
+def _friendly_validation(text: str) -> str | None:
+    """Rewrite the SDK's pydantic dump into one line per bad argument, without echoing values."""
+    lines = text.splitlines()
+    if not lines or not (match := _VALIDATION_HEADER.match(lines[0])):
+        return None
+    problems: list[str] = []
+    location = ""
+    for line in lines[1:]:
+        if not line.startswith(" "):
+            location = line.strip()
+        elif line.startswith("  ") and not line.startswith("    "):
+            problems.append(f"{location}: {line.strip().split(' [type=')[0]}")
+    return f"Invalid arguments for {match['tool']}: " + "; ".join(problems or ["the arguments do not fit the schema"])
+
+
+def _describe(exc: ValidationError) -> str:
+    """One clause per problem, naming the argument but never echoing its value."""
+    parts = []
+    for error in exc.errors():
+        message = error["msg"].removeprefix("Value error, ")
+        where = ".".join(map(str, error["loc"]))
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+def _guard(app: App) -> ServerMiddleware[Any]:
+    async def guard(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method not in ("tools/call", "resources/read"):
+            return await call_next(ctx)
+        is_tool = ctx.method == "tools/call"
+        params = ctx.params or {}
+        name = str(params.get("name", "")) if is_tool else ""
+        try:
+            user = _identify(app)
+            # A tool with its own limit counts against that limit instead of the global one,
+            # so every call costs exactly one script.
+            bucket, rate = (
+                (f"tool.{name}", app.tool_rates[name]) if name in app.tool_rates else (GLOBAL_BUCKET, app.rate)
+            )
+            await app.limiter.hit(str(user), bucket, rate)
+        except (RateLimited, LimiterUnavailable, Forbidden) as exc:
+            if is_tool:
+                return _error_result(str(exc))
+            data = {"retry_after": round(exc.retry_after, 3)} if isinstance(exc, RateLimited) else None
+            raise MCPError(code=-32000, message=str(exc), data=data) from None
+        token = _caller.set(user)
+        try:
+            result = await call_next(ctx)
+        finally:
+            _caller.reset(token)
+        if is_tool and isinstance(result, dict) and result.get("isError"):
+            # Arguments the SDK rejected arrive as pydantic's full dump (values echoed, URLs).
+            content = result.get("content") or [{}]
+            if friendly := _friendly_validation(str(content[0].get("text", ""))):
+                return {**result, "content": [{"type": "text", "text": friendly}]}
+        return result
+
+    return guard
+
+
+# -- tools ---------------------------------------------------------------------------------------
+
+
+def _flat_parameters(model: type[BaseModel]) -> list[inspect.Parameter]:
+    """The input model's fields as keyword parameters, so clients see a flat argument schema."""
+    params: list[inspect.Parameter] = []
+    for name, info in model.model_fields.items():
+        annotation: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+        if info.description:
+            annotation = Annotated[annotation, Field(description=info.description)]
+        if info.default is not PydanticUndefined:
+            default: Any = info.default
+        elif info.default_factory is not None:
+            default = info.default_factory()  # type: ignore[call-arg]
+        else:
+            default = inspect.Parameter.empty
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation))
+    return params
+
+
+def _add_tool(
+    server: MCPServer[Any],
+    app: App,
+    fn: Callable[[ToolContext, Any], Awaitable[BaseModel]],
+    input_model: type[BaseModel],
+    output_model: type[BaseModel],
+    *,
+    title: str,
+    description: str,
+    read_only: bool,
+    destructive: bool = False,
+    idempotent: bool = False,
+) -> None:
+    name = fn.__name__
+
+    async def handler(**kwargs: Any) -> BaseModel:
+        try:
+            args = input_model.model_validate(kwargs)  # cross-field rules run here
+            return await fn(_tool_context(app), args)
+        except ValidationError as exc:
+            raise ToolError(f"Invalid arguments: {_describe(exc)}") from None
+        except PamError as exc:
+            raise ToolError(str(exc)) from None
+        except ValueError as exc:  # the tools' own rule violations, written for people
+            raise ToolError(f"Invalid arguments: {exc}") from None
+        except Exception:
+            log.exception("tool %s failed", name)
+            raise ToolError("pam-mcp hit an internal error; nothing was saved. Try again.") from None
+
+    handler.__name__ = name
+    handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        _flat_parameters(input_model), return_annotation=output_model
+    )
+    server.add_tool(
+        handler,
+        name=name,
+        title=title,
+        description=inspect.cleandoc(description),
+        annotations=ToolAnnotations(
+            title=title,
+            read_only_hint=read_only,
+            destructive_hint=destructive,
+            idempotent_hint=idempotent,
+            open_world_hint=False,
+        ),
+        structured_output=True,
+    )
+
+
+def _register_tools(server: MCPServer[Any], app: App) -> None:
+    _add_tool(
+        server, app, trips.log_trip, trips.LogTripInput, trips.LogTripResult,
+        title="Log a trip",
+        description="""
+        Record a trip the user drove: start time (ISO 8601 with offset), optional end time (omit while
+        the trip is under way), the route as points in travel order (lat/lon, optional time and name),
+        stops (name, position, kind: campground, fuel, food, attraction, dump_station, rest_area,
+        shopping, other; optional cost) and notes. Returns the trip id, the great-circle distance along
+        the route in km, the duration in hours and the number of stops. Up to 5,000 route points.""",
+        read_only=False,
+    )  # fmt: skip
+    _add_tool(
+        server, app, savings.record_saving, savings.RecordSavingInput, savings.RecordSavingResult,
+        title="Record a saving PAM made",
+        description="""
+        Record money PAM saved the user (positive, 2 decimals) with its category (fuel, campground,
+        food, route, maintenance, other), a description and the date (default today). Adds it to the
+        month's total in the same transaction. Pass client_ref when retrying so it counts once.
+        Returns the month's total and the savings-guarantee status: once a month ends with less saved
+        than the subscription price, that month is free; during the month it says how far there is to go.""",
+        read_only=False,
+    )  # fmt: skip
+    _add_tool(
+        server, app, context.get_context, context.GetContextInput, context.ContextResult,
+        title="Get what PAM should know",
+        description="""
+        One compact snapshot to read before answering: the user's profile, the conversation's stored
+        context and recent messages (default 20, at most 100), this month's spending against budgets,
+        this month's savings and guarantee status, the latest trip, upcoming calendar events and the
+        safety level. Defaults to the most recent session. Large parts are trimmed; 'truncated' says so.""",
+        read_only=True, idempotent=True,
+    )  # fmt: skip
+    _add_tool(
+        server, app, guardrails.check_guardrails, guardrails.CheckGuardrailsInput, guardrails.CheckGuardrailsResult,
+        title="Check a message against the safety rules",
+        description="""
+        Check a user message, a draft reply or a proposed action (with its amount) against the user's
+        safety level (low, medium, high), optionally with the driving state. Returns allow, warn or
+        block, each finding (rule, severity, explanation) and guidance to follow. Emergencies always
+        get the local emergency number (000 in Australia, 911 in North America). Card, bank and tax
+        numbers and credentials are flagged and never stored. Every warn or block is logged.""",
+        read_only=False,
+    )  # fmt: skip
+    _add_tool(
+        server, app, expenses.query_expenses, expenses.QueryExpensesInput, expenses.QueryExpensesResult,
+        title="Query spending",
+        description="""
+        Totals of the user's spending over a date range (default this month), optionally only some
+        categories, grouped by category, month, week, day or none, with the budget comparison for
+        each budgeted category. Set include_items for a page of individual expenses (newest first);
+        pass next_cursor back as cursor for the next page.""",
+        read_only=True, idempotent=True,
+    )  # fmt: skip
+    _add_tool(
+        server, app, expenses.log_expense, expenses.LogExpenseInput, expenses.LogExpenseResult,
+        title="Log an expense",
+        description="""
+        Record money the user spent: amount, category (fuel, food, campground, maintenance,
+        entertainment, propane, utilities, shopping, insurance, registration, other), description,
+        date (default today) and optionally the trip it belongs to. Pass client_ref when retrying so it
+        counts once. Returns the category's total this month and what is left of its budget.""",
+        read_only=False,
+    )  # fmt: skip
+    _add_tool(
+        server, app, guardrails.set_guardrails, guardrails.SetGuardrailsInput, guardrails.SetGuardrailsResult,
+        title="Change the safety level",
+        description="""
+        Set the user's safety level: low, medium (the default) or high (strictest). Only when the user
+        asks for it. Returns the new and the previous level.""",
+        read_only=False, destructive=True, idempotent=True,
+    )  # fmt: skip
+    _add_tool(
+        server, app, context.update_context, context.UpdateContextInput, context.UpdateContextResult,
+        title="Remember facts for this conversation",
+        description="""
+        Merge facts (a JSON object of up to 50 keys) into a session's context, or remove keys. Omit
+        session_id to start a new session and get its id. The context is limited to 16 KB.""",
+        read_only=False, destructive=True, idempotent=True,
+    )  # fmt: skip
+    _add_tool(
+        server, app, context.log_message, context.LogMessageInput, context.LogMessageResult,
+        title="Store a conversation turn",
+        description="""
+        Store one message of the conversation (role 'user' or 'pam') in a session. Card, bank and tax
+        numbers and credentials are removed before it is stored.""",
+        read_only=False,
+    )  # fmt: skip
+
+
+# -- resources -----------------------------------------------------------------------------------
+
+
+async def _resource(app: App, produce: Callable[[ToolContext], Awaitable[T]], uri: str) -> T:
+    try:
+        return await produce(_tool_context(app))
+    except NotFound:
+        raise ResourceNotFoundError(f"No resource at {uri}.") from None
+    except PamError as exc:
+        raise ResourceError(str(exc)) from None
+    except Exception:
+        log.exception("resource %s failed", uri)
+        raise ResourceError("pam-mcp hit an internal error reading this resource.") from None
+
+
+def _register_resources(server: MCPServer[Any], app: App) -> None:
+    json_type = "application/json"
+
+    @server.resource("pam://profile", name="profile", title="Profile", mime_type=json_type,
+                     description="The user's profile: name, country, currency, RV.")  # fmt: skip
+    async def profile() -> resources.ProfileView:
+        return await _resource(app, resources.profile, "pam://profile")
+
+    @server.resource("pam://context", name="context", title="Context", mime_type=json_type,
+                     description="The same snapshot as get_context, for the latest session.")  # fmt: skip
+    async def context_view() -> context.ContextResult:
+        return await _resource(app, resources.context, "pam://context")
+
+    @server.resource("pam://guardrails", name="guardrails", title="Safety level", mime_type=json_type,
+                     description="The user's safety level.")  # fmt: skip
+    async def guardrails_view() -> resources.GuardrailsView:
+        return await _resource(app, resources.guardrails, "pam://guardrails")
+
+    @server.resource("pam://rate-limit", name="rate-limit", title="Rate limit", mime_type=json_type,
+                     description="Calls left in the current window (this read counts).")  # fmt: skip
+    async def rate_limit_view() -> resources.RateLimitView:
+        user = _tool_context(app).user
+        decision = await app.limiter.peek(str(user), GLOBAL_BUCKET, app.rate)
+        return resources.rate_limit(str(app.rate), decision)
+
+    @server.resource("pam://trips", name="trips", title="Recent trips", mime_type=json_type,
+                     description="The user's 10 most recent trips.")  # fmt: skip
+    async def trips_view() -> resources.TripsView:
+        return await _resource(app, resources.trips, "pam://trips")
+
+    @server.resource("pam://trips/{trip_id}", name="trip", title="One trip", mime_type=json_type,
+                     description="One trip by id, with its stops.")  # fmt: skip
+    async def trip_view(trip_id: str) -> trips.TripSummary:
+        return await _resource(app, lambda ctx: resources.trip(ctx, trip_id), f"pam://trips/{trip_id}")
+
+    @server.resource("pam://savings/{month}", name="savings", title="Savings in a month", mime_type=json_type,
+                     description="What PAM saved the user in a month (YYYY-MM) and the guarantee status.")  # fmt: skip
+    async def savings_view(month: str) -> savings.MonthSavings:
+        return await _resource(app, lambda ctx: resources.savings(ctx, month), f"pam://savings/{month}")
+
+    @server.resource("pam://expenses/{month}", name="expenses", title="Spending in a month", mime_type=json_type,
+                     description="Spending in a month (YYYY-MM): totals, budgets, latest 100 items.")  # fmt: skip
+    async def expenses_view(month: str) -> expenses.QueryExpensesResult:
+        return await _resource(app, lambda ctx: resources.expenses(ctx, month), f"pam://expenses/{month}")
+
+    @server.resource("pam://schema", name="schema", title="Database schema", mime_type=json_type,
+                     description="For developers: every table and view, its columns and its access class.")  # fmt: skip
+    async def schema_view() -> resources.SchemaView:
+        return await _resource(app, resources.schema, "pam://schema")
+
+
+# -- assembly ------------------------------------------------------------------------------------
+
+
+def build_server(app: App, *, verifier: SupabaseJwtVerifier | None = None, issuer: str | None = None) -> MCPServer[Any]:
+    """The PAM MCP server. With ``verifier``, HTTP requests need a valid Supabase bearer token."""
+    auth: dict[str, Any] = {}
+    if verifier is not None:
+        auth = {
+            "token_verifier": SupabaseTokenVerifier(verifier),
+            "auth": AuthSettings(
+                issuer_url=issuer or "http://localhost/auth/v1",
+                resource_server_url=None,
+                validate_token_resource=False,
+            ),
+        }
+    server: MCPServer[Any] = MCPServer(
+        name="pam-mcp",
+        title="PAM (Wheels & Wins)",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        log_level="WARNING",
+        middleware=[_guard(app)],
+        **auth,
+    )
+    _register_tools(server, app)
+    _register_resources(server, app)
+    return server

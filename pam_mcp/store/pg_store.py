@@ -1,0 +1,368 @@
+"""The Postgres store: PAM's reads and writes as SQL, each call one transaction as the user.
+
+Every method takes the caller's id (from the transport, never from a tool argument) and
+runs inside ``Database.as_user``, so row level security scopes every statement. Queries
+still name ``user_id = $1`` where it lets the planner use the (user_id, date) indexes;
+RLS is what enforces it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from pam_mcp.errors import InvalidInput, NotFound
+from pam_mcp.store.postgres import Database
+from pam_mcp.store.records import (
+    CalendarRecord,
+    ColumnInfo,
+    ExpenseGrouping,
+    ExpenseGroupRow,
+    ExpenseRecord,
+    MessageRecord,
+    NewExpense,
+    NewTrip,
+    ProfileRecord,
+    SafetyLevel,
+    SavingEvent,
+    SavingOutcome,
+    SessionRecord,
+    TableInfo,
+    TripRecord,
+)
+
+_TRIP_COLUMNS = "id, title, started_at, ended_at, route, stops, notes, distance_km, created_at"
+_EXPENSE_COLUMNS = "id, amount, category, description, spent_on, trip_id"
+_GROUP_KEYS: dict[ExpenseGrouping, str] = {
+    "category": "category",
+    "month": "to_char(spent_on, 'YYYY-MM')",
+    "week": "to_char(date_trunc('week', spent_on), 'YYYY-MM-DD')",
+    "day": "to_char(spent_on, 'YYYY-MM-DD')",
+    "none": "null::text",
+}
+# Bound on a session's context document, so one session cannot grow without limit.
+MAX_CONTEXT_BYTES = 16_384
+
+
+def _dict(row: Any) -> dict[str, Any]:
+    return dict(row.items())
+
+
+class PostgresStore:
+    """PAM's data operations over one PostgreSQL (or Supabase) database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- trips --------------------------------------------------------------------------
+    async def insert_trip(self, user: uuid.UUID, trip: NewTrip) -> TripRecord:
+        async with self.db.as_user(user) as tx:
+            row = await tx.fetchrow(
+                f"insert into public.trips (title, started_at, ended_at, route, stops, notes, distance_km)"
+                f" values ($1, $2, $3, $4, $5, $6, $7) returning {_TRIP_COLUMNS}",
+                trip.title,
+                trip.started_at,
+                trip.ended_at,
+                trip.route,
+                trip.stops,
+                trip.notes,
+                trip.distance_km,
+            )
+        return TripRecord.model_validate(_dict(row))
+
+    async def get_trip(self, user: uuid.UUID, trip_id: uuid.UUID) -> TripRecord:
+        async with self.db.as_user(user) as tx:
+            row = await tx.fetchrow(f"select {_TRIP_COLUMNS} from public.trips where id = $1", trip_id)
+        if row is None:
+            raise NotFound(f"No trip {trip_id}.")
+        return TripRecord.model_validate(_dict(row))
+
+    async def recent_trips(self, user: uuid.UUID, limit: int) -> list[TripRecord]:
+        async with self.db.as_user(user) as tx:
+            rows = await tx.fetch(
+                f"select {_TRIP_COLUMNS} from public.trips where user_id = $1 order by started_at desc limit $2",
+                user,
+                limit,
+            )
+        return [TripRecord.model_validate(_dict(r)) for r in rows]
+
+    # -- savings ------------------------------------------------------------------------
+    async def record_saving(
+        self,
+        user: uuid.UUID,
+        amount: Decimal,
+        category: str,
+        description: str,
+        saved_on: dt.date,
+        client_ref: str | None,
+    ) -> SavingOutcome:
+        # One function call: the event and the month's total change together or not at all.
+        async with self.db.as_user(user) as tx:
+            row = await tx.fetchrow(
+                "select event_id, month, month_total, duplicate from public.record_saving($1, $2, $3, $4, $5)",
+                amount,
+                category,
+                description,
+                saved_on,
+                client_ref,
+            )
+        return SavingOutcome.model_validate(_dict(row))
+
+    async def month_savings(
+        self, user: uuid.UUID, month: dt.date, *, event_limit: int
+    ) -> tuple[Decimal, list[SavingEvent]]:
+        async with self.db.as_user(user) as tx:
+            total = await tx.fetchval(
+                "select total_saved from public.pam_savings where user_id = $1 and month = $2", user, month
+            )
+            rows = await tx.fetch(
+                "select id, amount, category, description, saved_on from public.pam_savings_events"
+                " where user_id = $1 and saved_on >= $2 and saved_on < ($2 + interval '1 month')"
+                " order by saved_on desc, created_at desc limit $3",
+                user,
+                month,
+                event_limit,
+            )
+        return (total or Decimal("0.00")), [SavingEvent.model_validate(_dict(r)) for r in rows]
+
+    # -- expenses -----------------------------------------------------------------------
+    async def insert_expense(self, user: uuid.UUID, expense: NewExpense) -> tuple[ExpenseRecord, bool]:
+        """Insert; with a client_ref seen before, return the earlier expense and ``True``."""
+        async with self.db.as_user(user) as tx:
+            row = await tx.fetchrow(
+                f"insert into public.expenses (amount, category, description, spent_on, trip_id, client_ref)"
+                f" values ($1, $2, $3, $4, $5, $6) on conflict (user_id, client_ref) do nothing"
+                f" returning {_EXPENSE_COLUMNS}",
+                expense.amount,
+                expense.category,
+                expense.description,
+                expense.spent_on,
+                expense.trip_id,
+                expense.client_ref,
+            )
+            duplicate = row is None
+            if row is None:
+                row = await tx.fetchrow(
+                    f"select {_EXPENSE_COLUMNS} from public.expenses where user_id = $1 and client_ref = $2",
+                    user,
+                    expense.client_ref,
+                )
+        return ExpenseRecord.model_validate(_dict(row)), duplicate
+
+    async def expense_groups(
+        self,
+        user: uuid.UUID,
+        start: dt.date,
+        end: dt.date,
+        categories: Sequence[str] | None,
+        group_by: ExpenseGrouping,
+    ) -> list[ExpenseGroupRow]:
+        key = _GROUP_KEYS[group_by]
+        grouping = "" if group_by == "none" else " group by 1 order by 1"
+        async with self.db.as_user(user) as tx:
+            rows = await tx.fetch(
+                f"select {key} as key, coalesce(sum(amount), 0) as total, count(*) as count"
+                " from public.expenses where user_id = $1 and spent_on between $2 and $3"
+                f" and ($4::text[] is null or category = any($4)){grouping}",
+                user,
+                start,
+                end,
+                list(categories) if categories else None,
+            )
+        return [ExpenseGroupRow.model_validate(_dict(r)) for r in rows if r["count"] or group_by == "none"]
+
+    async def expense_page(
+        self,
+        user: uuid.UUID,
+        start: dt.date,
+        end: dt.date,
+        categories: Sequence[str] | None,
+        after: tuple[dt.date, uuid.UUID] | None,
+        limit: int,
+    ) -> list[ExpenseRecord]:
+        """Newest first; ``after`` is the (spent_on, id) of the last item of the previous page."""
+        async with self.db.as_user(user) as tx:
+            rows = await tx.fetch(
+                f"select {_EXPENSE_COLUMNS} from public.expenses where user_id = $1"
+                " and spent_on between $2 and $3 and ($4::text[] is null or category = any($4))"
+                " and ($5::date is null or (spent_on, id) < ($5, $6::uuid))"
+                " order by spent_on desc, id desc limit $7",
+                user,
+                start,
+                end,
+                list(categories) if categories else None,
+                after[0] if after else None,
+                after[1] if after else None,
+                limit,
+            )
+        return [ExpenseRecord.model_validate(_dict(r)) for r in rows]
+
+    async def budgets(self, user: uuid.UUID) -> dict[str, Decimal]:
+        async with self.db.as_user(user) as tx:
+            rows = await tx.fetch("select category, monthly_limit from public.budgets where user_id = $1", user)
+        return {r["category"]: r["monthly_limit"] for r in rows}
+
+    # -- profile, sessions, messages, calendar ----------------------------------------------
+    async def profile(self, user: uuid.UUID) -> ProfileRecord | None:
+        async with self.db.as_user(user) as tx:
+            row = await tx.fetchrow(
+                "select display_name, country_code, timezone, currency, home_base, rv_type, rv_length_m,"
+                " preferences from public.profiles where id = $1",
+                user,
+            )
+        return None if row is None else ProfileRecord.model_validate(_dict(row))
+
+    async def session(self, user: uuid.UUID, session_id: uuid.UUID) -> SessionRecord:
+        async with self.db.as_user(user) as tx:
+            row = await tx.fetchrow("select id, context, updated_at from public.pam_sessions where id = $1", session_id)
+        if row is None:
+            raise NotFound(f"No session {session_id}.")
+        return SessionRecord.model_validate(_dict(row))
+
+    async def latest_session(self, user: uuid.UUID) -> SessionRecord | None:
+        async with self.db.as_user(user) as tx:
+            row = await tx.fetchrow(
+                "select id, context, updated_at from public.pam_sessions where user_id = $1"
+                " order by updated_at desc limit 1",
+                user,
+            )
+        return None if row is None else SessionRecord.model_validate(_dict(row))
+
+    async def merge_context(
+        self, user: uuid.UUID, session_id: uuid.UUID | None, facts: dict[str, Any], remove: Sequence[str]
+    ) -> SessionRecord:
+        """Merge ``facts`` into a session's context (a new session when ``session_id`` is None)."""
+        async with self.db.as_user(user) as tx:
+            if session_id is None:
+                current: dict[str, Any] = {}
+            else:
+                found = await tx.fetchval(
+                    "select context from public.pam_sessions where id = $1 for update", session_id
+                )
+                if found is None:
+                    raise NotFound(f"No session {session_id}.")
+                current = found
+            merged = {k: v for k, v in {**current, **facts}.items() if k not in set(remove)}
+            size = len(json.dumps(merged, separators=(",", ":")).encode())
+            if size > MAX_CONTEXT_BYTES:
+                raise InvalidInput(
+                    f"The session context would be {size} bytes; the limit is {MAX_CONTEXT_BYTES}. "
+                    "Remove keys that are no longer needed (the 'remove' argument)."
+                )
+            if session_id is None:
+                row = await tx.fetchrow(
+                    "insert into public.pam_sessions (context) values ($1) returning id, context, updated_at",
+                    merged,
+                )
+            else:
+                row = await tx.fetchrow(
+                    "update public.pam_sessions set context = $2 where id = $1 returning id, context, updated_at",
+                    session_id,
+                    merged,
+                )
+        return SessionRecord.model_validate(_dict(row))
+
+    async def insert_message(
+        self, user: uuid.UUID, session_id: uuid.UUID, role: str, content: str, metadata: dict[str, Any]
+    ) -> MessageRecord:
+        async with self.db.as_user(user) as tx:
+            if await tx.fetchval("select 1 from public.pam_sessions where id = $1", session_id) is None:
+                raise NotFound(f"No session {session_id}.")
+            row = await tx.fetchrow(
+                "insert into public.pam_messages (session_id, role, content, metadata) values ($1, $2, $3, $4)"
+                " returning id, session_id, role, content, created_at",
+                session_id,
+                role,
+                content,
+                metadata,
+            )
+            await tx.execute("update public.pam_sessions set updated_at = now() where id = $1", session_id)
+        return MessageRecord.model_validate(_dict(row))
+
+    async def recent_messages(self, user: uuid.UUID, session_id: uuid.UUID, limit: int) -> list[MessageRecord]:
+        async with self.db.as_user(user) as tx:
+            rows = await tx.fetch(
+                "select id, session_id, role, content, created_at from public.pam_messages"
+                " where user_id = $1 and session_id = $2 order by created_at desc, id desc limit $3",
+                user,
+                session_id,
+                limit,
+            )
+        return [MessageRecord.model_validate(_dict(r)) for r in reversed(rows)]
+
+    async def upcoming_events(self, user: uuid.UUID, after: dt.datetime, limit: int) -> list[CalendarRecord]:
+        async with self.db.as_user(user) as tx:
+            rows = await tx.fetch(
+                "select id, title, starts_at, ends_at, all_day, location from public.calendar_events"
+                " where user_id = $1 and coalesce(ends_at, starts_at) >= $2 order by starts_at limit $3",
+                user,
+                after,
+                limit,
+            )
+        return [CalendarRecord.model_validate(_dict(r)) for r in rows]
+
+    # -- guardrails ---------------------------------------------------------------------
+    async def safety_level(self, user: uuid.UUID) -> SafetyLevel:
+        async with self.db.as_user(user) as tx:
+            level = await tx.fetchval(
+                "select safety_level::text from public.pam_guardrails_config where user_id = $1", user
+            )
+        return level or "medium"
+
+    async def set_safety_level(self, user: uuid.UUID, level: SafetyLevel) -> SafetyLevel:
+        async with self.db.as_user(user) as tx:
+            previous = await tx.fetchval(
+                "select safety_level::text from public.pam_guardrails_config where user_id = $1", user
+            )
+            await tx.execute(
+                "insert into public.pam_guardrails_config (safety_level) values ($1::public.safety_level)"
+                " on conflict (user_id) do update set safety_level = excluded.safety_level",
+                level,
+            )
+        return previous or "medium"
+
+    async def insert_safety_event(
+        self, user: uuid.UUID, event_type: str, severity: str, details: dict[str, Any]
+    ) -> uuid.UUID:
+        async with self.db.as_user(user) as tx:
+            event_id = await tx.fetchval(
+                "insert into public.safety_events (event_type, severity, details) values ($1, $2, $3) returning id",
+                event_type,
+                severity,
+                details,
+            )
+        return uuid.UUID(str(event_id))
+
+    # -- schema (for developers) ------------------------------------------------------------
+    async def schema(self, user: uuid.UUID) -> list[TableInfo]:
+        # pg_catalog is readable by every role, so this needs no owner access.
+        async with self.db.as_user(user) as tx:
+            rows = await tx.fetch(
+                """
+                select c.relname as name,
+                       coalesce(obj_description(c.oid, 'pg_class'), '') as comment,
+                       json_agg(json_build_object('name', a.attname,
+                                                  'type', format_type(a.atttypid, a.atttypmod),
+                                                  'nullable', not a.attnotnull) order by a.attnum) as columns
+                from pg_class c
+                join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+                where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'v')
+                group by c.oid, c.relname order by c.relname
+                """
+            )
+        out: list[TableInfo] = []
+        for r in rows:
+            access, _, description = str(r["comment"]).partition(":")
+            out.append(
+                TableInfo(
+                    name=r["name"],
+                    access_class=access.strip() or "unknown",
+                    description=description.strip(),
+                    columns=[ColumnInfo.model_validate(c) for c in r["columns"]],
+                )
+            )
+        return out

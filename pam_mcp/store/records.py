@@ -1,0 +1,125 @@
+"""What the store hands back: plain, validated records, independent of the driver."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+SafetyLevel = Literal["low", "medium", "high"]
+ExpenseGrouping = Literal["category", "month", "week", "day", "none"]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class TripRecord(Record):
+    id: uuid.UUID
+    title: str | None
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    route: list[dict[str, Any]]
+    stops: list[dict[str, Any]]
+    notes: str | None
+    distance_km: Decimal | None
+    created_at: dt.datetime
+
+
+class NewTrip(Record):
+    title: str | None
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    route: list[dict[str, Any]]
+    stops: list[dict[str, Any]]
+    notes: str | None
+    distance_km: Decimal
+
+
+class SavingOutcome(Record):
+    event_id: uuid.UUID
+    month: dt.date
+    month_total: Decimal
+    duplicate: bool
+
+
+class SavingEvent(Record):
+    id: uuid.UUID
+    amount: Decimal
+    category: str
+    description: str
+    saved_on: dt.date
+
+
+class NewExpense(Record):
+    amount: Decimal
+    category: str
+    description: str | None
+    spent_on: dt.date
+    trip_id: uuid.UUID | None
+    client_ref: str | None
+
+
+class ExpenseRecord(Record):
+    id: uuid.UUID
+    amount: Decimal
+    category: str
+    description: str | None
+    spent_on: dt.date
+    trip_id: uuid.UUID | None
+
+
+class ExpenseGroupRow(Record):
+    key: str | None
+    total: Decimal
+    count: int
+
+
+class ProfileRecord(Record):
+    display_name: str | None
+    country_code: str | None
+    timezone: str | None
+    currency: str
+    home_base: str | None
+    rv_type: str | None
+    rv_length_m: Decimal | None
+    preferences: dict[str, Any]
+
+
+class SessionRecord(Record):
+    id: uuid.UUID
+    context: dict[str, Any]
+    updated_at: dt.datetime
+
+
+class MessageRecord(Record):
+    id: uuid.UUID
+    session_id: uuid.UUID
+    role: str
+    content: str
+    created_at: dt.datetime
+
+
+class CalendarRecord(Record):
+    id: uuid.UUID
+    title: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime | None
+    all_day: bool
+    location: str | None
+
+
+class ColumnInfo(Record):
+    name: str
+    type: str
+    nullable: bool
+
+
+class TableInfo(Record):
+    name: str
+    access_class: str
+    description: str
+    columns: list[ColumnInfo]

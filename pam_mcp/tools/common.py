@@ -1,0 +1,75 @@
+"""What every tool receives: the caller, the store, the configuration it needs, a clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pam_mcp.store.base import Store
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """One call's world. ``user`` comes from the transport (env user or verified JWT), never from arguments."""
+
+    store: Store
+    user: uuid.UUID
+    subscription_price: Decimal = Decimal("14.99")
+    now: Callable[[], dt.datetime] = field(default=utc_now)
+
+    def today(self) -> dt.date:
+        return self.now().date()
+
+
+class Output(BaseModel):
+    """Base of every tool result: strict about its own fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Input(BaseModel):
+    """Base of every tool input: unknown arguments are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+Money = Annotated[
+    Decimal,
+    Field(gt=0, le=Decimal("1000000"), max_digits=9, decimal_places=2, description="Amount, up to 2 decimals"),
+]
+ClientRef = Annotated[
+    str | None,
+    Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="Optional idempotency key: retrying a call with the same client_ref records it only once.",
+    ),
+]
+
+
+def first_of_month(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def next_month(month: dt.date) -> dt.date:
+    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def parse_month(text: str) -> dt.date:
+    """'YYYY-MM' to the first day of that month; ValueError with a readable message otherwise."""
+    try:
+        return dt.datetime.strptime(text, "%Y-%m").date()
+    except ValueError:
+        raise ValueError(f"'{text}' is not a month; use YYYY-MM, e.g. 2026-11.") from None

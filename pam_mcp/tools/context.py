@@ -1,0 +1,208 @@
+"""What PAM should know before answering, in one bounded call; and the session's memory.
+
+Outputs stay compact on purpose: oversized results are the most common complaint about
+database MCP servers, because they crowd the model's context. ``get_context`` caps its
+JSON size and says plainly what it left out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import Field, JsonValue, field_validator
+
+from pam_mcp.store.records import ProfileRecord
+from pam_mcp.tools.common import Input, Output, ToolContext, first_of_month, next_month
+from pam_mcp.tools.expenses import BudgetLine, QueryExpensesInput, query_expenses
+from pam_mcp.tools.guardrail_rules import SafetyLevel
+from pam_mcp.tools.guardrails import redact
+from pam_mcp.tools.savings import GuaranteeStatus, guarantee_status
+from pam_mcp.tools.trips import TripSummary, summarize
+
+MAX_CONTEXT_CHARS = 12_000
+MAX_MESSAGE_CHARS = 1_000
+TRUNCATED = "…[truncated]"
+
+
+class GetContextInput(Input):
+    session_id: uuid.UUID | None = Field(default=None, description="The conversation; default the most recent one")
+    message_limit: int = Field(default=20, ge=0, le=100, description="How many recent messages to include")
+
+
+class ProfileOut(Output):
+    display_name: str | None
+    country_code: str | None
+    timezone: str | None
+    currency: str
+    home_base: str | None
+    rv_type: str | None
+    rv_length_m: Decimal | None
+
+
+class MessageOut(Output):
+    role: str
+    content: str
+    at: dt.datetime
+
+
+class EventOut(Output):
+    title: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime | None
+    location: str | None
+
+
+class SpendingOut(Output):
+    month: str
+    total: Decimal
+    count: int
+    by_category: dict[str, Decimal]
+    budgets: list[BudgetLine]
+
+
+class ContextResult(Output):
+    profile: ProfileOut | None
+    session_id: uuid.UUID | None
+    session_context: dict[str, Any]
+    messages: list[MessageOut]
+    spending_this_month: SpendingOut
+    savings_this_month: GuaranteeStatus
+    latest_trip: TripSummary | None
+    upcoming_events: list[EventOut]
+    safety_level: SafetyLevel
+    truncated: bool = Field(description="True when parts were left out to keep this result small")
+    truncation_note: str | None = None
+
+
+def _profile(p: ProfileRecord | None) -> ProfileOut | None:
+    if p is None:
+        return None
+    return ProfileOut(**p.model_dump(exclude={"preferences"}))
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - len(TRUNCATED)] + TRUNCATED
+
+
+def _fit(result: ContextResult) -> ContextResult:
+    """Drop the oldest messages, then later calendar events, until the JSON fits the cap."""
+    notes: list[str] = []
+
+    def size() -> int:
+        return len(result.model_dump_json())
+
+    dropped = 0
+    while size() > MAX_CONTEXT_CHARS and result.messages:
+        result.messages.pop(0)
+        dropped += 1
+    if dropped:
+        notes.append(f"{dropped} older message(s) left out")
+    dropped = 0
+    while size() > MAX_CONTEXT_CHARS and result.upcoming_events:
+        result.upcoming_events.pop()
+        dropped += 1
+    if dropped:
+        notes.append(f"{dropped} later calendar event(s) left out")
+    if size() > MAX_CONTEXT_CHARS and result.session_context:
+        result.session_context = {"_truncated": "session context too large; read it with the pam://context resource"}
+        notes.append("session context left out")
+    if notes:
+        result.truncated = True
+        result.truncation_note = "; ".join(notes) + f" to stay under {MAX_CONTEXT_CHARS} characters."
+    return result
+
+
+async def get_context(ctx: ToolContext, args: GetContextInput) -> ContextResult:
+    store, user, today = ctx.store, ctx.user, ctx.today()
+    session = await (store.session(user, args.session_id) if args.session_id else store.latest_session(user))
+    messages = (
+        await store.recent_messages(user, session.id, args.message_limit) if session and args.message_limit else []
+    )
+    month = first_of_month(today)
+    spending = await query_expenses(ctx, QueryExpensesInput(start=month, end=next_month(month) - dt.timedelta(days=1)))
+    saved, _ = await store.month_savings(user, month, event_limit=0)
+    trips = await store.recent_trips(user, 1)
+    events = await store.upcoming_events(user, ctx.now(), 10)
+    clipped_messages = [m for m in messages if len(m.content) > MAX_MESSAGE_CHARS]
+    result = ContextResult(
+        profile=_profile(await store.profile(user)),
+        session_id=session.id if session else None,
+        session_context=session.context if session else {},
+        messages=[
+            MessageOut(role=m.role, content=_clip(m.content, MAX_MESSAGE_CHARS), at=m.created_at) for m in messages
+        ],
+        spending_this_month=SpendingOut(
+            month=month.strftime("%Y-%m"),
+            total=spending.total,
+            count=spending.count,
+            by_category={g.key or "": g.total for g in spending.groups},
+            budgets=spending.budgets,
+        ),
+        savings_this_month=guarantee_status(month, saved, ctx.subscription_price, today),
+        latest_trip=summarize(trips[0]) if trips else None,
+        upcoming_events=[
+            EventOut(title=e.title, starts_at=e.starts_at, ends_at=e.ends_at, location=e.location) for e in events
+        ],
+        safety_level=await store.safety_level(user),
+        truncated=bool(clipped_messages),
+        truncation_note=f"{len(clipped_messages)} long message(s) shortened" if clipped_messages else None,
+    )
+    return _fit(result)
+
+
+class UpdateContextInput(Input):
+    session_id: uuid.UUID | None = Field(default=None, description="The session to update; omit to start a new one")
+    facts: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="Keys and values to remember for this session, merged over what is there",
+    )
+    remove: list[str] = Field(default_factory=list, max_length=50, description="Keys to forget")
+
+    @field_validator("facts")
+    @classmethod
+    def _keys(cls, facts: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        for key in facts:
+            if not 1 <= len(key) <= 100:
+                raise ValueError("every fact key must be 1 to 100 characters")
+        return facts
+
+
+class UpdateContextResult(Output):
+    session_id: uuid.UUID
+    keys: list[str] = Field(description="Every key the session context now holds")
+    size_bytes: int
+
+
+async def update_context(ctx: ToolContext, args: UpdateContextInput) -> UpdateContextResult:
+    if not args.facts and not args.remove and args.session_id is not None:
+        raise ValueError("give facts to merge or keys to remove")
+    session = await ctx.store.merge_context(ctx.user, args.session_id, dict(args.facts), args.remove)
+    return UpdateContextResult(
+        session_id=session.id,
+        keys=sorted(session.context),
+        size_bytes=len(json.dumps(session.context, separators=(",", ":")).encode()),
+    )
+
+
+class LogMessageInput(Input):
+    session_id: uuid.UUID = Field(description="The session (from update_context or get_context)")
+    role: Literal["user", "pam"] = Field(description="Who said it: the user, or PAM")
+    content: str = Field(min_length=1, max_length=20_000)
+    metadata: dict[str, JsonValue] = Field(default_factory=dict, max_length=20)
+
+
+class LogMessageResult(Output):
+    message_id: uuid.UUID
+    session_id: uuid.UUID
+    redacted: bool = Field(description="True when card, bank or tax numbers or credentials were removed before storing")
+
+
+async def log_message(ctx: ToolContext, args: LogMessageInput) -> LogMessageResult:
+    content, redacted = redact(args.content)
+    message = await ctx.store.insert_message(ctx.user, args.session_id, args.role, content, dict(args.metadata))
+    return LogMessageResult(message_id=message.id, session_id=message.session_id, redacted=redacted)

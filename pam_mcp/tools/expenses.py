@@ -1,0 +1,217 @@
+"""Spending: log an expense, and query spending with totals computed in SQL.
+
+Queries touch only the caller's rows through the (user_id, spent_on) index, so their cost
+follows this user's matching rows, never the size of the table.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+import uuid
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from pam_mcp.store.records import ExpenseGrouping, ExpenseRecord, NewExpense
+from pam_mcp.tools.common import ClientRef, Input, Money, Output, ToolContext, first_of_month, next_month
+
+ExpenseCategory = Literal[
+    "fuel", "food", "campground", "maintenance", "entertainment", "propane", "utilities", "shopping",
+    "insurance", "registration", "other",
+]  # fmt: skip
+MAX_RANGE_DAYS = 3 * 366
+
+
+class LogExpenseInput(Input):
+    amount: Money
+    category: ExpenseCategory
+    description: str | None = Field(default=None, max_length=500, description="What it was, e.g. 'diesel at Cobar'")
+    spent_on: dt.date | None = Field(default=None, description="Date of the expense (YYYY-MM-DD); default today")
+    trip_id: uuid.UUID | None = Field(default=None, description="A trip (from log_trip) this expense belongs to")
+    client_ref: ClientRef = None
+
+
+class ExpenseItem(Output):
+    expense_id: uuid.UUID
+    amount: Decimal
+    category: str
+    description: str | None
+    spent_on: dt.date
+    trip_id: uuid.UUID | None
+
+
+class LogExpenseResult(Output):
+    expense: ExpenseItem
+    duplicate: bool = Field(description="True when this client_ref was already recorded; nothing was added")
+    month_total_for_category: Decimal
+    monthly_budget: Decimal | None
+    budget_remaining: Decimal | None
+
+
+class QueryExpensesInput(Input):
+    start: dt.date | None = Field(default=None, description="First day (YYYY-MM-DD); default the 1st of this month")
+    end: dt.date | None = Field(default=None, description="Last day, inclusive; default the last day of start's month")
+    categories: list[ExpenseCategory] | None = Field(default=None, max_length=11, description="Only these categories")
+    group_by: ExpenseGrouping = Field(default="category", description="How to total: category, month, week, day, none")
+    include_items: bool = Field(default=False, description="Also return a page of individual expenses, newest first")
+    limit: int = Field(default=20, ge=1, le=100, description="Items per page when include_items is true")
+    cursor: str | None = Field(default=None, max_length=300, description="next_cursor from the previous page")
+
+    @model_validator(mode="after")
+    def _check_range(self) -> QueryExpensesInput:
+        if self.start and self.end and self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
+class ExpenseGroup(Output):
+    key: str | None = Field(description="The category, YYYY-MM month, week-start date or day; null for 'none'")
+    total: Decimal
+    count: int
+
+
+class BudgetLine(Output):
+    category: str
+    spent: Decimal
+    budget: Decimal = Field(description="Monthly budget times the calendar months the range touches")
+    remaining: Decimal
+    percent_used: float
+    over_budget: bool
+
+
+class QueryExpensesResult(Output):
+    start: dt.date
+    end: dt.date
+    total: Decimal
+    count: int
+    groups: list[ExpenseGroup]
+    budgets: list[BudgetLine]
+    items: list[ExpenseItem] | None = None
+    next_cursor: str | None = None
+
+
+def _item(e: ExpenseRecord) -> ExpenseItem:
+    return ExpenseItem(
+        expense_id=e.id,
+        amount=e.amount,
+        category=e.category,
+        description=e.description,
+        spent_on=e.spent_on,
+        trip_id=e.trip_id,
+    )
+
+
+def _months_touched(start: dt.date, end: dt.date) -> int:
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
+def _fingerprint(start: dt.date, end: dt.date, categories: list[str] | None) -> str:
+    raw = f"{start}|{end}|{','.join(sorted(categories or []))}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+def encode_cursor(last: ExpenseRecord, fingerprint: str) -> str:
+    raw = json.dumps({"d": last.spent_on.isoformat(), "i": str(last.id), "q": fingerprint})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, fingerprint: str) -> tuple[dt.date, uuid.UUID]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        after = (dt.date.fromisoformat(data["d"]), uuid.UUID(data["i"]))
+        same_query = data["q"] == fingerprint
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise ValueError("cursor is not one this tool returned; omit it to start from the first page") from None
+    if not same_query:
+        raise ValueError("cursor belongs to a query with other dates or categories; omit it to start again")
+    return after
+
+
+async def log_expense(ctx: ToolContext, args: LogExpenseInput) -> LogExpenseResult:
+    spent_on = args.spent_on or ctx.today()
+    if spent_on > ctx.today() + dt.timedelta(days=1):
+        raise ValueError("spent_on is in the future; log expenses when they happen")
+    record, duplicate = await ctx.store.insert_expense(
+        ctx.user,
+        NewExpense(
+            amount=args.amount,
+            category=args.category,
+            description=args.description,
+            spent_on=spent_on,
+            trip_id=args.trip_id,
+            client_ref=args.client_ref,
+        ),
+    )
+    month = first_of_month(record.spent_on)
+    month_end = next_month(month) - dt.timedelta(days=1)
+    groups = await ctx.store.expense_groups(ctx.user, month, month_end, [record.category], "none")
+    spent = groups[0].total if groups else record.amount
+    budget = (await ctx.store.budgets(ctx.user)).get(record.category)
+    return LogExpenseResult(
+        expense=_item(record),
+        duplicate=duplicate,
+        month_total_for_category=spent,
+        monthly_budget=budget,
+        budget_remaining=None if budget is None else budget - spent,
+    )
+
+
+async def query_expenses(ctx: ToolContext, args: QueryExpensesInput) -> QueryExpensesResult:
+    start = args.start or first_of_month(ctx.today())
+    end = args.end or (next_month(first_of_month(start)) - dt.timedelta(days=1))
+    if end < start:
+        raise ValueError("end is before start")
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise ValueError(f"the range is longer than {MAX_RANGE_DAYS} days; query a shorter period")
+    categories: list[str] | None = list(args.categories) if args.categories else None
+
+    groups = await ctx.store.expense_groups(ctx.user, start, end, categories, args.group_by)
+    total = sum((g.total for g in groups), Decimal("0.00"))
+    count = sum(g.count for g in groups)
+
+    budgets = await ctx.store.budgets(ctx.user)
+    if categories:
+        budgets = {k: v for k, v in budgets.items() if k in categories}
+    lines: list[BudgetLine] = []
+    if budgets:
+        by_category = (
+            groups
+            if args.group_by == "category"
+            else await ctx.store.expense_groups(ctx.user, start, end, categories, "category")
+        )
+        spent = {g.key: g.total for g in by_category}
+        months = _months_touched(start, end)
+        for category, monthly in sorted(budgets.items()):
+            limit = monthly * months
+            used = spent.get(category, Decimal("0.00"))
+            lines.append(
+                BudgetLine(
+                    category=category,
+                    spent=used,
+                    budget=limit,
+                    remaining=limit - used,
+                    percent_used=round(float(used / limit * 100), 1),
+                    over_budget=used > limit,
+                )
+            )
+
+    result = QueryExpensesResult(
+        start=start,
+        end=end,
+        total=total,
+        count=count,
+        groups=[ExpenseGroup(key=g.key, total=g.total, count=g.count) for g in groups],
+        budgets=lines,
+    )
+    if args.include_items or args.cursor:
+        fingerprint = _fingerprint(start, end, categories)
+        after = decode_cursor(args.cursor, fingerprint) if args.cursor else None
+        page = await ctx.store.expense_page(ctx.user, start, end, categories, after, args.limit + 1)
+        result.items = [_item(e) for e in page[: args.limit]]
+        result.next_cursor = encode_cursor(page[args.limit - 1], fingerprint) if len(page) > args.limit else None
+    return result

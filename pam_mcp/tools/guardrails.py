@@ -1,0 +1,106 @@
+"""The safety layer as tools: check a text against the user's guardrails, change the level.
+
+The rules themselves are pure (``guardrail_rules``); this module adds the user's level
+and country, and writes every warn or block to ``safety_events`` with the sensitive
+parts already removed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field
+
+from pam_mcp.tools import guardrail_rules as rules
+from pam_mcp.tools.common import Input, Output, ToolContext
+
+TextKind = Literal["user_message", "draft_reply", "proposed_action"]
+MAX_STORED_TEXT = 2000
+UNKNOWN_COUNTRY_NUMBERS = "000 in Australia, 911 in North America, 112 in Europe"
+
+
+class CheckGuardrailsInput(Input):
+    text: str = Field(min_length=1, max_length=20_000, description="The user message, draft reply or proposed action")
+    kind: TextKind = Field(default="user_message", description="What the text is")
+    amount: Decimal | None = Field(
+        default=None, ge=0, le=Decimal("100000000"), description="Money involved in a proposed action, if any"
+    )
+    vehicle_moving: bool | None = Field(default=None, description="True while the user is driving")
+    speed_kmh: float | None = Field(default=None, ge=0, le=400, allow_inf_nan=False, description="Current speed")
+
+
+class FindingOut(Output):
+    rule: str
+    severity: Literal["info", "warn", "block"]
+    explanation: str
+
+
+class CheckGuardrailsResult(Output):
+    decision: Literal["allow", "warn", "block"]
+    safety_level: rules.SafetyLevel
+    findings: list[FindingOut]
+    guidance: list[str]
+    needs_confirmation: bool
+    emergency_number: str = Field(description="The emergency number for the user's country")
+    logged_event_id: uuid.UUID | None = Field(description="The safety_events row written for a warn or block")
+
+
+class SetGuardrailsInput(Input):
+    safety_level: rules.SafetyLevel = Field(description="low, medium (the default) or high; high is the strictest")
+
+
+class SetGuardrailsResult(Output):
+    safety_level: rules.SafetyLevel
+    previous_level: rules.SafetyLevel
+
+
+async def check_guardrails(ctx: ToolContext, args: CheckGuardrailsInput) -> CheckGuardrailsResult:
+    level = await ctx.store.safety_level(ctx.user)
+    profile = await ctx.store.profile(ctx.user)
+    country = profile.country_code if profile else None
+    result = rules.evaluate(
+        args.text,
+        level,
+        amount=args.amount,
+        vehicle_moving=args.vehicle_moving,
+        speed_kmh=args.speed_kmh,
+        country_code=country,
+    )
+    event_id = None
+    if result.decision != "allow":
+        event_id = await ctx.store.insert_safety_event(
+            ctx.user,
+            event_type=",".join(sorted({f.rule for f in result.findings})),
+            severity=result.decision,
+            details={
+                "kind": args.kind,
+                "safety_level": level,
+                "findings": [f.model_dump() for f in result.findings],
+                # Only the redacted text is ever stored.
+                "text": result.redacted_text[:MAX_STORED_TEXT],
+                "amount": str(args.amount) if args.amount is not None else None,
+                "vehicle_moving": args.vehicle_moving,
+            },
+        )
+    return CheckGuardrailsResult(
+        decision=result.decision,
+        safety_level=level,
+        findings=[FindingOut(rule=f.rule, severity=f.severity, explanation=f.explanation) for f in result.findings],
+        guidance=result.guidance,
+        needs_confirmation=result.needs_confirmation,
+        emergency_number=rules.emergency_number(country) if country else UNKNOWN_COUNTRY_NUMBERS,
+        logged_event_id=event_id,
+    )
+
+
+async def set_guardrails(ctx: ToolContext, args: SetGuardrailsInput) -> SetGuardrailsResult:
+    previous = await ctx.store.set_safety_level(ctx.user, args.safety_level)
+    return SetGuardrailsResult(safety_level=args.safety_level, previous_level=previous)
+
+
+def redact(text: str) -> tuple[str, bool]:
+    """The text with card, bank and tax numbers and credentials removed, and whether any were."""
+    result = rules.evaluate(text, "low")
+    return result.redacted_text, result.redacted_text != text

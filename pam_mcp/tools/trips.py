@@ -1,0 +1,135 @@
+"""Wheels: the passive trip logger."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+import uuid
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from pam_mcp.store.records import NewTrip, TripRecord
+from pam_mcp.tools.common import Input, Output, ToolContext
+
+EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
+StopKind = Literal["campground", "fuel", "food", "attraction", "dump_station", "rest_area", "shopping", "other"]
+
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, description="Latitude in degrees")]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, description="Longitude in degrees")]
+
+
+class RoutePoint(Input):
+    lat: Latitude
+    lon: Longitude
+    at: AwareDatetime | None = Field(default=None, description="When the vehicle was here (ISO 8601 with offset)")
+    name: str | None = Field(default=None, max_length=200)
+
+
+class Stop(Input):
+    name: str = Field(min_length=1, max_length=200)
+    lat: Latitude
+    lon: Longitude
+    kind: StopKind = "other"
+    cost: Decimal | None = Field(default=None, ge=0, le=Decimal("100000"), decimal_places=2)
+    at: AwareDatetime | None = None
+
+
+class LogTripInput(Input):
+    started_at: AwareDatetime = Field(description="When the trip began (ISO 8601 with a UTC offset)")
+    ended_at: AwareDatetime | None = Field(default=None, description="When it ended; omit for a trip under way")
+    route: list[RoutePoint] = Field(
+        default_factory=list, max_length=5000, description="Points along the way, in travel order"
+    )
+    stops: list[Stop] = Field(default_factory=list, max_length=200, description="Places stopped at")
+    title: str | None = Field(default=None, max_length=200, description="A short name, e.g. 'Broken Hill to Mildura'")
+    notes: str | None = Field(default=None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _check_order(self) -> LogTripInput:
+        if self.ended_at is not None and self.ended_at < self.started_at:
+            raise ValueError("ended_at is before started_at")
+        times = [p.at for p in self.route if p.at is not None]
+        if any(b < a for a, b in itertools.pairwise(times)):
+            raise ValueError("route points' times go backwards; list points in travel order")
+        return self
+
+
+class LogTripResult(Output):
+    trip_id: uuid.UUID
+    distance_km: float = Field(description="Great-circle distance along the route")
+    duration_hours: float | None = Field(description="None while the trip is under way")
+    stop_count: int
+    under_way: bool
+
+
+class TripSummary(Output):
+    trip_id: uuid.UUID
+    title: str | None
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    distance_km: float | None
+    stop_count: int
+    route_points: int
+    notes: str | None = None
+    stops: list[dict[str, Any]] | None = None
+
+
+def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def route_distance_km(points: list[RoutePoint]) -> float:
+    return sum(haversine_km((p.lat, p.lon), (q.lat, q.lon)) for p, q in itertools.pairwise(points))
+
+
+async def log_trip(ctx: ToolContext, args: LogTripInput) -> LogTripResult:
+    distance = round(route_distance_km(args.route), 2)
+    record = await ctx.store.insert_trip(
+        ctx.user,
+        NewTrip(
+            title=args.title,
+            started_at=args.started_at,
+            ended_at=args.ended_at,
+            route=[p.model_dump(mode="json", exclude_none=True) for p in args.route],
+            stops=[s.model_dump(mode="json", exclude_none=True) for s in args.stops],
+            notes=args.notes,
+            distance_km=Decimal(str(distance)),
+        ),
+    )
+    duration = None
+    if args.ended_at is not None:
+        duration = round((args.ended_at - args.started_at).total_seconds() / 3600, 2)
+    return LogTripResult(
+        trip_id=record.id,
+        distance_km=distance,
+        duration_hours=duration,
+        stop_count=len(args.stops),
+        under_way=args.ended_at is None,
+    )
+
+
+def summarize(trip: TripRecord, *, detail: bool = False) -> TripSummary:
+    return TripSummary(
+        trip_id=trip.id,
+        title=trip.title,
+        started_at=trip.started_at,
+        ended_at=trip.ended_at,
+        distance_km=float(trip.distance_km) if trip.distance_km is not None else None,
+        stop_count=len(trip.stops),
+        route_points=len(trip.route),
+        notes=trip.notes if detail else None,
+        stops=trip.stops if detail else None,
+    )
+
+
+async def recent_trips(ctx: ToolContext, limit: int = 10) -> list[TripSummary]:
+    return [summarize(t) for t in await ctx.store.recent_trips(ctx.user, limit)]
+
+
+async def trip_detail(ctx: ToolContext, trip_id: uuid.UUID) -> TripSummary:
+    return summarize(await ctx.store.get_trip(ctx.user, trip_id), detail=True)
