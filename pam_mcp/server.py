@@ -142,7 +142,9 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _guard(app: App) -> ServerMiddleware[Any]:
+def _guard(app: App, arguments: dict[str, frozenset[str]]) -> ServerMiddleware[Any]:
+    """``arguments``: each tool's argument names, to refuse unknown ones the SDK would drop silently."""
+
     async def guard(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method not in ("tools/call", "resources/read"):
             return await call_next(ctx)
@@ -162,6 +164,14 @@ def _guard(app: App) -> ServerMiddleware[Any]:
                 return _error_result(str(exc))
             data = {"retry_after": round(exc.retry_after, 3)} if isinstance(exc, RateLimited) else None
             raise MCPError(code=-32000, message=str(exc), data=data) from None
+        unknown = sorted(set(params.get("arguments") or {}) - arguments.get(name, frozenset())) if is_tool else []
+        if unknown and name in arguments:
+            hint = (
+                " Tools act for the signed-in person; none takes a user id."
+                if any("user" in u for u in unknown)
+                else ""
+            )
+            return _error_result(f"Unknown argument(s) for {name}: {', '.join(unknown)}.{hint}")
         token = _caller.set(user)
         try:
             result = await call_next(ctx)
@@ -200,6 +210,7 @@ def _flat_parameters(model: type[BaseModel]) -> list[inspect.Parameter]:
 def _add_tool(
     server: MCPServer[Any],
     app: App,
+    arguments: dict[str, frozenset[str]],
     fn: Callable[[ToolContext, Any], Awaitable[BaseModel]],
     input_model: type[BaseModel],
     output_model: type[BaseModel],
@@ -211,6 +222,7 @@ def _add_tool(
     idempotent: bool = False,
 ) -> None:
     name = fn.__name__
+    arguments[name] = frozenset(input_model.model_fields)
 
     async def handler(**kwargs: Any) -> BaseModel:
         try:
@@ -246,9 +258,17 @@ def _add_tool(
     )
 
 
-def _register_tools(server: MCPServer[Any], app: App) -> None:
-    _add_tool(
-        server, app, trips.log_trip, trips.LogTripInput, trips.LogTripResult,
+def _register_tools(server: MCPServer[Any], app: App, arguments: dict[str, frozenset[str]]) -> None:
+    def add(
+        fn: Callable[[ToolContext, Any], Awaitable[BaseModel]],
+        input_model: type[BaseModel],
+        output_model: type[BaseModel],
+        **options: Any,
+    ) -> None:
+        _add_tool(server, app, arguments, fn, input_model, output_model, **options)
+
+    add(
+        trips.log_trip, trips.LogTripInput, trips.LogTripResult,
         title="Log a trip",
         description="""
         Record a trip the user drove: start time (ISO 8601 with offset), optional end time (omit while
@@ -258,8 +278,8 @@ def _register_tools(server: MCPServer[Any], app: App) -> None:
         the route in km, the duration in hours and the number of stops. Up to 5,000 route points.""",
         read_only=False,
     )  # fmt: skip
-    _add_tool(
-        server, app, savings.record_saving, savings.RecordSavingInput, savings.RecordSavingResult,
+    add(
+        savings.record_saving, savings.RecordSavingInput, savings.RecordSavingResult,
         title="Record a saving PAM made",
         description="""
         Record money PAM saved the user (positive, 2 decimals) with its category (fuel, campground,
@@ -269,8 +289,8 @@ def _register_tools(server: MCPServer[Any], app: App) -> None:
         than the subscription price, that month is free; during the month it says how far there is to go.""",
         read_only=False,
     )  # fmt: skip
-    _add_tool(
-        server, app, context.get_context, context.GetContextInput, context.ContextResult,
+    add(
+        context.get_context, context.GetContextInput, context.ContextResult,
         title="Get what PAM should know",
         description="""
         One compact snapshot to read before answering: the user's profile, the conversation's stored
@@ -279,8 +299,8 @@ def _register_tools(server: MCPServer[Any], app: App) -> None:
         safety level. Defaults to the most recent session. Large parts are trimmed; 'truncated' says so.""",
         read_only=True, idempotent=True,
     )  # fmt: skip
-    _add_tool(
-        server, app, guardrails.check_guardrails, guardrails.CheckGuardrailsInput, guardrails.CheckGuardrailsResult,
+    add(
+        guardrails.check_guardrails, guardrails.CheckGuardrailsInput, guardrails.CheckGuardrailsResult,
         title="Check a message against the safety rules",
         description="""
         Check a user message, a draft reply or a proposed action (with its amount) against the user's
@@ -290,8 +310,8 @@ def _register_tools(server: MCPServer[Any], app: App) -> None:
         numbers and credentials are flagged and never stored. Every warn or block is logged.""",
         read_only=False,
     )  # fmt: skip
-    _add_tool(
-        server, app, expenses.query_expenses, expenses.QueryExpensesInput, expenses.QueryExpensesResult,
+    add(
+        expenses.query_expenses, expenses.QueryExpensesInput, expenses.QueryExpensesResult,
         title="Query spending",
         description="""
         Totals of the user's spending over a date range (default this month), optionally only some
@@ -300,8 +320,8 @@ def _register_tools(server: MCPServer[Any], app: App) -> None:
         pass next_cursor back as cursor for the next page.""",
         read_only=True, idempotent=True,
     )  # fmt: skip
-    _add_tool(
-        server, app, expenses.log_expense, expenses.LogExpenseInput, expenses.LogExpenseResult,
+    add(
+        expenses.log_expense, expenses.LogExpenseInput, expenses.LogExpenseResult,
         title="Log an expense",
         description="""
         Record money the user spent: amount, category (fuel, food, campground, maintenance,
@@ -310,24 +330,24 @@ def _register_tools(server: MCPServer[Any], app: App) -> None:
         counts once. Returns the category's total this month and what is left of its budget.""",
         read_only=False,
     )  # fmt: skip
-    _add_tool(
-        server, app, guardrails.set_guardrails, guardrails.SetGuardrailsInput, guardrails.SetGuardrailsResult,
+    add(
+        guardrails.set_guardrails, guardrails.SetGuardrailsInput, guardrails.SetGuardrailsResult,
         title="Change the safety level",
         description="""
         Set the user's safety level: low, medium (the default) or high (strictest). Only when the user
         asks for it. Returns the new and the previous level.""",
         read_only=False, destructive=True, idempotent=True,
     )  # fmt: skip
-    _add_tool(
-        server, app, context.update_context, context.UpdateContextInput, context.UpdateContextResult,
+    add(
+        context.update_context, context.UpdateContextInput, context.UpdateContextResult,
         title="Remember facts for this conversation",
         description="""
         Merge facts (a JSON object of up to 50 keys) into a session's context, or remove keys. Omit
         session_id to start a new session and get its id. The context is limited to 16 KB.""",
         read_only=False, destructive=True, idempotent=True,
     )  # fmt: skip
-    _add_tool(
-        server, app, context.log_message, context.LogMessageInput, context.LogMessageResult,
+    add(
+        context.log_message, context.LogMessageInput, context.LogMessageResult,
         title="Store a conversation turn",
         description="""
         Store one message of the conversation (role 'user' or 'pam') in a session. Card, bank and tax
@@ -417,15 +437,16 @@ def build_server(app: App, *, verifier: SupabaseJwtVerifier | None = None, issue
                 validate_token_resource=False,
             ),
         }
+    arguments: dict[str, frozenset[str]] = {}
     server: MCPServer[Any] = MCPServer(
         name="pam-mcp",
         title="PAM (Wheels & Wins)",
         version=__version__,
         instructions=INSTRUCTIONS,
         log_level="WARNING",
-        middleware=[_guard(app)],
+        middleware=[_guard(app, arguments)],
         **auth,
     )
-    _register_tools(server, app)
+    _register_tools(server, app, arguments)
     _register_resources(server, app)
     return server

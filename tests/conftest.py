@@ -141,3 +141,51 @@ def new_user(db: Database) -> NewUser:
         return user_id
 
     return make
+
+
+# -- the server, as clients see it ------------------------------------------------------------
+
+JWT_SECRET = "test-only-jwt-secret-with-enough-length-for-hs256"
+
+
+def mint_token(
+    user: uuid.UUID, *, expires_in: int = 3600, audience: str = "authenticated", secret: str = JWT_SECRET
+) -> str:
+    """A Supabase-shaped access token (HS256), as Supabase Auth would issue at sign-in."""
+    import time
+
+    import jwt
+
+    now = int(time.time())
+    claims = {"sub": str(user), "aud": audience, "role": "authenticated", "iat": now, "exp": now + expires_in}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[Any]:
+    from pam_mcp.runtime import redis_client as make_client
+
+    client = make_client(redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def make_app(db: Database, redis_client: Any, redis_prefix: str) -> Callable[..., Any]:
+    """Builds the App the server runs on: the real store, the real limiter, this test's key space."""
+    from pam_mcp.ratelimit import RateLimiter, parse_rate
+    from pam_mcp.server import App
+    from pam_mcp.store.pg_store import PostgresStore
+
+    def make(user: uuid.UUID | None = None, *, rate: str = "1000/hour", **kwargs: Any) -> App:
+        return App(
+            store=PostgresStore(db),
+            limiter=RateLimiter(redis_client, key_prefix=redis_prefix),
+            rate=parse_rate(rate),
+            stdio_user=user,
+            **kwargs,
+        )
+
+    return make

@@ -61,9 +61,7 @@ async def test_migrations_create_every_table_from_empty_and_a_second_run_changes
 
     conn = await asyncpg.connect(dsn)
     try:
-        tables = {
-            r[0] for r in await conn.fetch("select tablename from pg_tables where schemaname = 'public'")
-        }
+        tables = {r[0] for r in await conn.fetch("select tablename from pg_tables where schemaname = 'public'")}
         view = await conn.fetchval("select to_regclass('public.v_shop_products') is not null")
     finally:
         await conn.close()
@@ -105,9 +103,7 @@ async def test_status_lists_pending_files_before_they_are_applied(
     shutil.copytree(migrations_dir(), folder)
     dsn = fresh_database("pending")
     await migrate(dsn, folder)
-    (folder / "29991231000000_later_feature.sql").write_text(
-        "create table if not exists public.x_later (id int);"
-    )
+    (folder / "29991231000000_later_feature.sql").write_text("create table if not exists public.x_later (id int);")
 
     states = {s.version: s.state for s in await migration_status(dsn, folder)}
     assert states["29991231000000"] == "pending"

@@ -44,9 +44,7 @@ async def test_a_failed_transaction_leaves_no_role_or_claims_behind(database_url
     assert claims == ""
 
 
-async def test_a_database_error_inside_a_user_transaction_rolls_it_back(
-    db: Database, new_user: object
-) -> None:
+async def test_a_database_error_inside_a_user_transaction_rolls_it_back(db: Database, new_user: object) -> None:
     from pam_mcp.errors import PamError
 
     user = uuid.uuid4()

@@ -117,9 +117,7 @@ async def test_buckets_and_identities_are_independent(limiter: RateLimiter) -> N
 
 
 @pytest.mark.anyio
-async def test_every_key_expires_on_its_own_within_the_window(
-    limiter: RateLimiter, client: Redis, prefix: str
-) -> None:
+async def test_every_key_expires_on_its_own_within_the_window(limiter: RateLimiter, client: Redis, prefix: str) -> None:
     await limiter.hit(USER, "global", MINUTE, now_ms=T0)
     await limiter.hit(USER, "per_tool", Rate(limit=10, window_seconds=1))
 
@@ -142,9 +140,7 @@ async def test_peek_reports_the_budget_without_spending_it(limiter: RateLimiter)
     await limiter.hit(USER, "global", MINUTE, now_ms=seconds(20))
     await limiter.hit(USER, "global", MINUTE, now_ms=seconds(25))
     spent = await limiter.peek(USER, "global", MINUTE, now_ms=seconds(30))
-    assert spent == Decision(
-        allowed=False, remaining=0, reset_after_seconds=55.0, limit=3, retry_after_seconds=30.0
-    )
+    assert spent == Decision(allowed=False, remaining=0, reset_after_seconds=55.0, limit=3, retry_after_seconds=30.0)
 
 
 @pytest.mark.anyio
@@ -179,9 +175,7 @@ async def test_a_thousand_concurrent_hits_admit_exactly_the_limit(redis_url: str
 
 def unreachable_redis() -> Redis:
     # Port 1 refuses at once; no retries so the test measures our translation, not backoff.
-    return Redis(
-        host="127.0.0.1", port=1, socket_connect_timeout=0.5, socket_timeout=0.5, retry=Retry(NoBackoff(), 0)
-    )
+    return Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5, socket_timeout=0.5, retry=Retry(NoBackoff(), 0))
 
 
 DRIVER_WORDS = ("errno", "refused", "connecting", "127.0.0.1", "redis.exceptions", "connectionerror", ":1")
@@ -224,9 +218,7 @@ async def test_fail_open_admits_and_warns_once_when_redis_is_unreachable(
 
 
 @pytest.mark.anyio
-async def test_a_redis_error_reply_is_translated_too(
-    limiter: RateLimiter, client: Redis, prefix: str
-) -> None:
+async def test_a_redis_error_reply_is_translated_too(limiter: RateLimiter, client: Redis, prefix: str) -> None:
     await client.set(f"{prefix}:{USER}:global", "not a sorted set", px=60_000)  # WRONGTYPE for the script
 
     with pytest.raises(LimiterUnavailable) as unavailable:
@@ -276,9 +268,7 @@ async def test_identities_and_buckets_that_could_break_the_key_are_rejected(
         ("4/120s", 4, 120, "4/2m"),
     ],
 )
-def test_parse_rate_reads_the_usual_spellings(
-    text: str, limit: int, window_seconds: int, rendered: str
-) -> None:
+def test_parse_rate_reads_the_usual_spellings(text: str, limit: int, window_seconds: int, rendered: str) -> None:
     rate = parse_rate(text)
     assert rate == Rate(limit=limit, window_seconds=window_seconds)
     assert str(rate) == rendered

@@ -90,17 +90,11 @@ async def test_every_table_has_a_sample_row_for_the_matrix(db: Database) -> None
 
 async def _parents(db: Database, me: uuid.UUID) -> dict[str, str]:
     async with db.as_owner() as tx:
-        product = await tx.fetchval(
-            "insert into public.shop_products (name, price) values ('Hose', 20) returning id"
-        )
-        idea = await tx.fetchval(
-            "insert into public.hustle_ideas (title) values ('Dog walking') returning id"
-        )
+        product = await tx.fetchval("insert into public.shop_products (name, price) values ('Hose', 20) returning id")
+        idea = await tx.fetchval("insert into public.hustle_ideas (title) values ('Dog walking') returning id")
     async with db.as_user(me) as tx:
         session = await tx.fetchval("insert into public.pam_sessions default values returning id")
-        group = await tx.fetchval(
-            "insert into public.social_groups (name) values ('Parent group') returning id"
-        )
+        group = await tx.fetchval("insert into public.social_groups (name) values ('Parent group') returning id")
     return {
         "me": str(me),
         "session": str(session),

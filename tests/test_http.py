@@ -1,0 +1,395 @@
+"""PAM over streamable HTTP, as a deployed client sees it: a real server on loopback.
+
+The server is the one ``pam-mcp serve --transport http`` runs (stateless, JSON responses,
+Supabase bearer tokens), on the real store and limiter, reached through the SDK's HTTP
+client with an ``Authorization`` header. Who the caller is comes from the token alone: a
+bad token never reaches MCP, and a second person's token sees none of the first person's
+data through any tool or resource.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+import httpx2
+import pytest
+import uvicorn
+from anyio.abc import Process
+from mcp import MCPError
+from mcp.client import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.server.mcpserver import MCPServer
+from mcp_types import CallToolResult, TextContent, TextResourceContents
+
+from pam_mcp.identity import SupabaseJwtVerifier
+from pam_mcp.server import App, build_server
+from pam_mcp.store.postgres import Database
+from tests.conftest import JWT_SECRET, NewUser, mint_token
+
+pytestmark = pytest.mark.anyio
+
+Mode = Literal["auto", "legacy"]
+MODES: list[Mode] = ["legacy", "auto"]  # auto negotiates 2026-07-28 with this SDK
+ALL_TOOLS = {
+    "log_trip",
+    "record_saving",
+    "get_context",
+    "check_guardrails",
+    "query_expenses",
+    "log_expense",
+    "set_guardrails",
+    "update_context",
+    "log_message",
+}
+RATE_LIMITED = re.compile(r"^Rate limit of \d+/\w+ reached; the next call is allowed in \d+ s\.$")
+JSON_RPC_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+TRIP = {
+    "started_at": "2025-05-01T08:00:00+09:30",
+    "ended_at": "2025-05-01T14:30:00+09:30",
+    "title": "Coober Pedy to Marla",
+    "route": [{"lat": -29.01, "lon": 134.75}, {"lat": -27.3, "lon": 133.62}],
+    "stops": [{"name": "Cadney Park", "lat": -27.9, "lon": 134.05, "kind": "fuel", "cost": "95.40"}],
+}
+
+
+# -- serving ----------------------------------------------------------------------------------
+
+
+def http_server(app: App) -> MCPServer[Any]:
+    """The server `pam-mcp serve --transport http` builds: Supabase HS256 tokens, no JWKS."""
+    return build_server(app, verifier=SupabaseJwtVerifier(secret=JWT_SECRET, supabase_url=None))
+
+
+@asynccontextmanager
+async def serving(server: MCPServer[Any]) -> AsyncIterator[str]:
+    """Serve ``server`` on a loopback port for the block, as the serve command does; yields the URL.
+
+    The socket listens before uvicorn starts, so a client may connect at once: its request
+    waits in the backlog until the app is up, and no readiness poll is needed.
+    """
+    http_app = server.streamable_http_app(stateless_http=True, json_response=True, host="127.0.0.1")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(http_app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+    userver = uvicorn.Server(config)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(partial(userver.serve, sockets=[sock]))
+            try:
+                yield f"http://127.0.0.1:{port}/mcp"
+            finally:
+                userver.should_exit = True
+    finally:
+        sock.close()
+
+
+@asynccontextmanager
+async def signed_in(url: str, token: str, mode: Mode = "auto") -> AsyncIterator[Client]:
+    """An SDK client session carrying ``Authorization: Bearer <token>``."""
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
+        Client(streamable_http_client(url, http_client=http), mode=mode) as client,
+    ):
+        yield client
+
+
+def text_of(result: CallToolResult) -> str:
+    first = result.content[0]
+    assert isinstance(first, TextContent)
+    return first.text
+
+
+async def call_ok(client: Client, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    result = await client.call_tool(name, arguments)
+    assert not result.is_error, text_of(result)
+    content: dict[str, Any] | None = result.structured_content
+    assert content is not None
+    return content
+
+
+async def owner_of(db: Database, table: str, row_id: str) -> uuid.UUID:
+    async with db.as_owner() as tx:
+        owner: uuid.UUID = await tx.fetchval(f"select user_id from public.{table} where id = $1", uuid.UUID(row_id))
+    return owner
+
+
+# -- the serve command as a process -------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def serve_env(database_url: str, redis_url: str, data_dir: Path, rate: str) -> dict[str, str]:
+    """The machine's environment with pam-mcp's own variables replaced by the test's."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL") and not key.startswith(("PAM_", "SUPABASE_"))
+    }
+    env |= {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SUPABASE_JWT_SECRET": JWT_SECRET,
+        "PAM_RATE_LIMIT": rate,
+        "PAM_DATA_DIR": str(data_dir),
+    }
+    return env
+
+
+async def _port_open(port: int) -> bool:
+    try:
+        with anyio.fail_after(0.5):
+            stream = await anyio.connect_tcp("127.0.0.1", port)
+    except (OSError, TimeoutError):
+        return False
+    await stream.aclose()
+    return True
+
+
+async def _stop(process: Process) -> None:
+    if process.returncode is None:
+        process.terminate()
+        with anyio.move_on_after(10, shield=True) as waited:
+            await process.wait()
+        if waited.cancelled_caught:
+            process.kill()
+            with anyio.fail_after(5, shield=True):
+                await process.wait()
+
+
+@asynccontextmanager
+async def serve_processes(
+    count: int, database_url: str, redis_url: str, data_dir: Path, *, rate: str, start_timeout: float = 30
+) -> AsyncIterator[list[str]]:
+    """Run ``count`` ``pam-mcp serve --transport http`` processes; yields their /mcp URLs.
+
+    Each waits (bounded) until its port accepts connections; all are terminated at the end,
+    whatever happens, with a bounded wait. A process that dies early fails with its stderr.
+    """
+    ports = [free_port() for _ in range(count)]
+    env = serve_env(database_url, redis_url, data_dir, rate)
+    processes: list[tuple[Process, Path]] = []
+    try:
+        for port in ports:
+            log = data_dir / f"serve-{port}.log"
+            cmd = [sys.executable, "-m", "pam_mcp", "serve", "--transport", "http", "--host", "127.0.0.1"]
+            with log.open("wb") as stderr:
+                process = await anyio.open_process([*cmd, "--port", str(port)], env=env, stderr=stderr)
+            processes.append((process, log))
+        with anyio.fail_after(start_timeout):
+            for port, (process, log) in zip(ports, processes, strict=True):
+                while not await _port_open(port):
+                    if process.returncode is not None:
+                        pytest.fail(f"pam-mcp serve exited with {process.returncode}:\n{log.read_text()}")
+                    await anyio.sleep(0.05)  # readiness poll of a starting process only
+        yield [f"http://127.0.0.1:{port}/mcp" for port in ports]
+    finally:
+        for process, _ in processes:
+            await _stop(process)
+
+
+async def delete_limiter_keys(redis_client: Any, user: uuid.UUID, prefix: str = "pam:rl") -> None:
+    keys = [key async for key in redis_client.scan_iter(match=f"{prefix}:{user}:*")]
+    if keys:
+        await redis_client.delete(*keys)
+
+
+# -- tokens ---------------------------------------------------------------------------------------
+
+
+async def test_a_request_without_a_token_is_refused_with_401_and_a_bearer_challenge(
+    make_app: Callable[..., App],
+) -> None:
+    async with serving(http_server(make_app())) as url, httpx2.AsyncClient(timeout=30) as http:
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+        response = await http.post(url, json=body, headers=JSON_RPC_HEADERS)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer ")
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+def _malformed(user: uuid.UUID) -> str:
+    return "not-a-jwt"
+
+
+def _expired(user: uuid.UUID) -> str:
+    return mint_token(user, expires_in=-3600)
+
+
+def _for_anon(user: uuid.UUID) -> str:
+    return mint_token(user, audience="anon")
+
+
+def _other_secret(user: uuid.UUID) -> str:
+    return mint_token(user, secret="another-projects-jwt-secret-of-enough-length")
+
+
+@pytest.mark.parametrize(
+    "bad_token",
+    [_malformed, _expired, _for_anon, _other_secret],
+    ids=["malformed", "expired", "another-audience", "another-secret"],
+)
+async def test_a_request_with_a_bad_token_is_refused_with_401(
+    make_app: Callable[..., App], new_user: NewUser, bad_token: Callable[[uuid.UUID], str]
+) -> None:
+    token = bad_token(await new_user())
+    async with serving(http_server(make_app())) as url, httpx2.AsyncClient(timeout=30) as http:
+        body = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "check_guardrails", "arguments": {"text": "hello"}},
+        }
+        response = await http.post(url, json=body, headers=JSON_RPC_HEADERS | {"authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert "invalid_token" in response.headers["www-authenticate"]
+
+
+# -- acting as the token's user ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_signed_in_user_sees_every_tool_and_every_call_acts_as_them(
+    make_app: Callable[..., App], new_user: NewUser, db: Database, mode: Mode
+) -> None:
+    alice = await new_user()
+    async with serving(http_server(make_app())) as url, signed_in(url, mint_token(alice), mode) as client:
+        assert {tool.name for tool in (await client.list_tools()).tools} == ALL_TOOLS
+
+        trip = await call_ok(client, "log_trip", TRIP)
+        saving = await call_ok(
+            client, "record_saving", {"amount": "6.20", "category": "fuel", "description": "diesel 8c/L cheaper"}
+        )
+        expense = await call_ok(
+            client,
+            "log_expense",
+            {"amount": "95.40", "category": "fuel", "description": "Cadney Park", "trip_id": trip["trip_id"]},
+        )
+        session = await call_ok(client, "update_context", {"facts": {"heading": "Uluru"}})
+        message = await call_ok(
+            client, "log_message", {"session_id": session["session_id"], "role": "user", "content": "fuel at Marla?"}
+        )
+        spent = await call_ok(client, "query_expenses", {})
+        context = await call_ok(client, "get_context", {})
+
+    assert (spent["total"], spent["count"]) == ("95.40", 1)
+    assert saving["month_total"] == "6.20"
+    assert context["latest_trip"]["trip_id"] == trip["trip_id"]
+    assert context["session_id"] == session["session_id"]
+    assert context["session_context"] == {"heading": "Uluru"}
+    assert [m["content"] for m in context["messages"]] == ["fuel at Marla?"]
+    assert context["spending_this_month"]["total"] == "95.40"
+    assert context["savings_this_month"]["total_saved"] == "6.20"
+    # The rows are Alice's in the database itself, not only in what the tools report.
+    assert await owner_of(db, "trips", trip["trip_id"]) == alice
+    assert await owner_of(db, "pam_savings_events", saving["saving_id"]) == alice
+    assert await owner_of(db, "expenses", expense["expense"]["expense_id"]) == alice
+    assert await owner_of(db, "pam_sessions", session["session_id"]) == alice
+    assert await owner_of(db, "pam_messages", message["message_id"]) == alice
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_another_user_sees_none_of_the_first_users_data_through_any_tool_or_resource(
+    make_app: Callable[..., App], new_user: NewUser, mode: Mode
+) -> None:
+    alice, bob = await new_user(), await new_user()
+    async with serving(http_server(make_app())) as url:
+        async with signed_in(url, mint_token(alice), mode) as as_alice:
+            trip = await call_ok(as_alice, "log_trip", TRIP)
+            await call_ok(as_alice, "log_expense", {"amount": "42.00", "category": "food"})
+            session = await call_ok(as_alice, "update_context", {"facts": {"dog": "Rex"}})
+            await call_ok(
+                as_alice, "log_message", {"session_id": session["session_id"], "role": "user", "content": "hi"}
+            )
+
+        async with signed_in(url, mint_token(bob), mode) as as_bob:
+            spent = await call_ok(as_bob, "query_expenses", {"include_items": True})
+            context = await call_ok(as_bob, "get_context", {})
+            others_session = await as_bob.call_tool(
+                "get_context", {"session_id": session["session_id"]}
+            )  # naming Alice's session explicitly
+            trips = await as_bob.read_resource("pam://trips")
+
+            read_errors: list[tuple[int, str, Any]] = []
+            for trip_id in (trip["trip_id"], str(uuid.uuid4())):
+                with pytest.raises(MCPError) as caught:
+                    await as_bob.read_resource(f"pam://trips/{trip_id}")
+                error = caught.value
+                read_errors.append(
+                    (error.code, error.message.replace(trip_id, "<id>"), repr(error.data).replace(trip_id, "<id>"))
+                )
+
+            message_errors: list[str] = []
+            for session_id in (session["session_id"], str(uuid.uuid4())):
+                result = await as_bob.call_tool(
+                    "log_message", {"session_id": session_id, "role": "user", "content": "x"}
+                )
+                assert result.is_error
+                message_errors.append(text_of(result).replace(session_id, "<id>"))
+
+    assert (spent["total"], spent["count"], spent["items"]) == ("0.00", 0, [])
+    assert context["latest_trip"] is None
+    assert context["session_id"] is None
+    assert context["messages"] == []
+    assert context["session_context"] == {}
+    assert others_session.is_error
+    first = trips.contents[0]
+    assert isinstance(first, TextResourceContents)
+    assert trip["trip_id"] not in first.text
+
+    # Alice's trip and a trip that never existed are refused alike: same code, same words.
+    assert read_errors[0] == read_errors[1]
+    assert message_errors[0] == message_errors[1]
+
+
+# -- the rate limit --------------------------------------------------------------------------------
+
+
+async def test_the_fourth_call_within_a_limit_of_three_an_hour_is_refused_with_the_wait(
+    make_app: Callable[..., App], new_user: NewUser
+) -> None:
+    alice = await new_user()
+    async with serving(http_server(make_app(rate="3/hour"))) as url, signed_in(url, mint_token(alice)) as client:
+        results = [await client.call_tool("check_guardrails", {"text": "hello"}) for _ in range(4)]
+
+    assert [r.is_error for r in results] == [False, False, False, True]
+    assert RATE_LIMITED.match(text_of(results[3])), text_of(results[3])
+    assert "3/hour" in text_of(results[3])
+
+
+# -- the real command --------------------------------------------------------------------------------
+
+
+async def test_the_serve_command_answers_a_signed_in_call_and_refuses_a_call_without_a_token(
+    database_url: str, redis_url: str, redis_client: Any, new_user: NewUser, tmp_path: Path
+) -> None:
+    alice = await new_user()
+    try:
+        async with serve_processes(1, database_url, redis_url, tmp_path, rate="100/hour") as [url]:
+            async with signed_in(url, mint_token(alice)) as client:
+                result = await call_ok(client, "set_guardrails", {"safety_level": "high"})
+            async with httpx2.AsyncClient(timeout=30) as http:
+                body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+                refused = await http.post(url, json=body, headers=JSON_RPC_HEADERS)
+    finally:
+        await delete_limiter_keys(redis_client, alice)
+
+    assert result == {"safety_level": "high", "previous_level": "medium"}
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"].startswith("Bearer ")
