@@ -349,13 +349,14 @@ async def test_another_user_sees_none_of_the_first_users_data_through_any_tool_o
     assert context["messages"] == []
     assert context["session_context"] == {}
     assert others_session.is_error
+    assert text_of(others_session).endswith(f"No session {session['session_id']}.")
     first = trips.contents[0]
     assert isinstance(first, TextResourceContents)
     assert trip["trip_id"] not in first.text
 
     # Alice's trip and a trip that never existed are refused alike: same code, same words.
     assert read_errors[0] == read_errors[1]
-    assert message_errors[0] == message_errors[1]
+    assert message_errors[0] == message_errors[1] == "Error executing tool log_message: No session <id>."
 
 
 # -- the rate limit --------------------------------------------------------------------------------

@@ -27,15 +27,16 @@ MELBOURNE = {"lat": -37.8136, "lon": 144.9631}
 
 @asynccontextmanager
 async def session(app: App, mode: str = "auto") -> AsyncIterator[Client]:
-    async with Client(build_server(app), mode=mode) as client:  # type: ignore[arg-type]
+    async with Client(build_server(app), mode=mode) as client:
         yield client
 
 
 async def call(client: Client, tool: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
     result = await client.call_tool(tool, args or {})
     assert not result.is_error, result.content[0].text  # type: ignore[union-attr]
-    assert result.structured_content is not None
-    return result.structured_content
+    out: dict[str, Any] | None = result.structured_content
+    assert out is not None
+    return out
 
 
 async def error(client: Client, tool: str, args: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 
@@ -42,6 +43,11 @@ async def _keep_session(_conn: asyncpg.Connection[Any]) -> None:
 def claims_for(user_id: uuid.UUID) -> str:
     """The JWT claims a Supabase access token for this user carries, as RLS reads them."""
     return json.dumps({"sub": str(user_id), "role": "authenticated", "aud": "authenticated"})
+
+
+def _transaction_pooler(dsn: str) -> bool:
+    parts = urlsplit(dsn)
+    return parts.port == 6543 or "pgbouncer=true" in parts.query
 
 
 class UserTx:
@@ -99,9 +105,10 @@ class Database:
                 max_size=max_size,
                 reset=_keep_session,
                 init=_init_connection,
-                # Statements are prepared per connection; a pooler in transaction mode
-                # (Supabase's port 6543) cannot keep them, so a DSN may turn them off.
                 command_timeout=30,
+                # A pooler in transaction mode (Supabase's port 6543) cannot keep prepared
+                # statements between transactions; asyncpg must not cache them there.
+                statement_cache_size=0 if _transaction_pooler(dsn) else 100,
             )
         except Exception as exc:
             raise DatabaseUnavailable(
