@@ -35,7 +35,7 @@ from pam_mcp import __version__, resources
 from pam_mcp.errors import Forbidden, LimiterUnavailable, NotFound, PamError, RateLimited
 from pam_mcp.identity import InvalidToken, SupabaseJwtVerifier
 from pam_mcp.ratelimit import Rate, RateLimiter
-from pam_mcp.store.base import Store
+from pam_mcp.store.base import Caller, Store
 from pam_mcp.tools import context, expenses, guardrails, savings, trips
 from pam_mcp.tools.common import ToolContext, utc_now
 
@@ -51,7 +51,7 @@ follow its guidance. Every call counts against the person's rate limit; errors s
 
 GLOBAL_BUCKET = "all"
 T = TypeVar("T", bound=BaseModel)
-_caller: ContextVar[uuid.UUID | None] = ContextVar("pam_caller", default=None)
+_caller: ContextVar[Caller | None] = ContextVar("pam_caller", default=None)
 
 
 @dataclass
@@ -91,12 +91,12 @@ class SupabaseTokenVerifier:
         )
 
 
-def _identify(app: App) -> uuid.UUID:
+def _identify(app: App) -> Caller:
     token = get_access_token()
     if token is not None and token.subject:
-        return uuid.UUID(token.subject)
+        return Caller(uuid.UUID(token.subject), token.token)
     if app.stdio_user is not None:
-        return app.stdio_user
+        return Caller(app.stdio_user)
     raise Forbidden("No signed-in user: send an Authorization: Bearer <Supabase access token> header.")
 
 
@@ -158,7 +158,7 @@ def _guard(app: App, arguments: dict[str, frozenset[str]]) -> ServerMiddleware[A
             bucket, rate = (
                 (f"tool.{name}", app.tool_rates[name]) if name in app.tool_rates else (GLOBAL_BUCKET, app.rate)
             )
-            await app.limiter.hit(str(user), bucket, rate)
+            await app.limiter.hit(str(user.id), bucket, rate)
         except (RateLimited, LimiterUnavailable, Forbidden) as exc:
             if is_tool:
                 return _error_result(str(exc))
@@ -393,7 +393,7 @@ def _register_resources(server: MCPServer[Any], app: App) -> None:
                      description="Calls left in the current window (this read counts).")  # fmt: skip
     async def rate_limit_view() -> resources.RateLimitView:
         user = _tool_context(app).user
-        decision = await app.limiter.peek(str(user), GLOBAL_BUCKET, app.rate)
+        decision = await app.limiter.peek(str(user.id), GLOBAL_BUCKET, app.rate)
         return resources.rate_limit(str(app.rate), decision)
 
     @server.resource("pam://trips", name="trips", title="Recent trips", mime_type=json_type,

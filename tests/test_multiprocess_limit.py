@@ -58,7 +58,6 @@ async def test_a_thousand_concurrent_calls_to_four_server_processes_admit_exactl
                     for i in range(CALLS):
                         tg.start_soon(call, clients[i % PROCESSES])
             elapsed = time.perf_counter() - started
-            print("ELAPSED", elapsed, outcomes)
             after = await clients[0].call_tool("check_guardrails", {"text": "hello"})
     finally:
         await delete_limiter_keys(redis_client, alice)

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from pam_mcp.errors import InvalidInput, NotFound
+from pam_mcp.store.base import Caller
 from pam_mcp.store.postgres import Database
 from pam_mcp.store.records import (
     CalendarRecord,
@@ -59,8 +60,8 @@ class PostgresStore:
         self.db = db
 
     # -- trips --------------------------------------------------------------------------
-    async def insert_trip(self, user: uuid.UUID, trip: NewTrip) -> TripRecord:
-        async with self.db.as_user(user) as tx:
+    async def insert_trip(self, user: Caller, trip: NewTrip) -> TripRecord:
+        async with self.db.as_user(user.id) as tx:
             row = await tx.fetchrow(
                 f"insert into public.trips (title, started_at, ended_at, route, stops, notes, distance_km)"
                 f" values ($1, $2, $3, $4, $5, $6, $7) returning {_TRIP_COLUMNS}",
@@ -74,18 +75,18 @@ class PostgresStore:
             )
         return TripRecord.model_validate(_dict(row))
 
-    async def get_trip(self, user: uuid.UUID, trip_id: uuid.UUID) -> TripRecord:
-        async with self.db.as_user(user) as tx:
+    async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripRecord:
+        async with self.db.as_user(user.id) as tx:
             row = await tx.fetchrow(f"select {_TRIP_COLUMNS} from public.trips where id = $1", trip_id)
         if row is None:
             raise NotFound(f"No trip {trip_id}.")
         return TripRecord.model_validate(_dict(row))
 
-    async def recent_trips(self, user: uuid.UUID, limit: int) -> list[TripRecord]:
-        async with self.db.as_user(user) as tx:
+    async def recent_trips(self, user: Caller, limit: int) -> list[TripRecord]:
+        async with self.db.as_user(user.id) as tx:
             rows = await tx.fetch(
                 f"select {_TRIP_COLUMNS} from public.trips where user_id = $1 order by started_at desc limit $2",
-                user,
+                user.id,
                 limit,
             )
         return [TripRecord.model_validate(_dict(r)) for r in rows]
@@ -93,7 +94,7 @@ class PostgresStore:
     # -- savings ------------------------------------------------------------------------
     async def record_saving(
         self,
-        user: uuid.UUID,
+        user: Caller,
         amount: Decimal,
         category: str,
         description: str,
@@ -101,7 +102,7 @@ class PostgresStore:
         client_ref: str | None,
     ) -> SavingOutcome:
         # One function call: the event and the month's total change together or not at all.
-        async with self.db.as_user(user) as tx:
+        async with self.db.as_user(user.id) as tx:
             row = await tx.fetchrow(
                 "select event_id, month, month_total, duplicate from public.record_saving($1, $2, $3, $4, $5)",
                 amount,
@@ -113,26 +114,26 @@ class PostgresStore:
         return SavingOutcome.model_validate(_dict(row))
 
     async def month_savings(
-        self, user: uuid.UUID, month: dt.date, *, event_limit: int
+        self, user: Caller, month: dt.date, *, event_limit: int
     ) -> tuple[Decimal, list[SavingEvent]]:
-        async with self.db.as_user(user) as tx:
+        async with self.db.as_user(user.id) as tx:
             total = await tx.fetchval(
-                "select total_saved from public.pam_savings where user_id = $1 and month = $2", user, month
+                "select total_saved from public.pam_savings where user_id = $1 and month = $2", user.id, month
             )
             rows = await tx.fetch(
                 "select id, amount, category, description, saved_on from public.pam_savings_events"
                 " where user_id = $1 and saved_on >= $2 and saved_on < ($2 + interval '1 month')"
                 " order by saved_on desc, created_at desc limit $3",
-                user,
+                user.id,
                 month,
                 event_limit,
             )
         return (total or Decimal("0.00")), [SavingEvent.model_validate(_dict(r)) for r in rows]
 
     # -- expenses -----------------------------------------------------------------------
-    async def insert_expense(self, user: uuid.UUID, expense: NewExpense) -> tuple[ExpenseRecord, bool]:
+    async def insert_expense(self, user: Caller, expense: NewExpense) -> tuple[ExpenseRecord, bool]:
         """Insert; with a client_ref seen before, return the earlier expense and ``True``."""
-        async with self.db.as_user(user) as tx:
+        async with self.db.as_user(user.id) as tx:
             row = await tx.fetchrow(
                 f"insert into public.expenses (amount, category, description, spent_on, trip_id, client_ref)"
                 f" values ($1, $2, $3, $4, $5, $6) on conflict (user_id, client_ref) do nothing"
@@ -148,14 +149,14 @@ class PostgresStore:
             if row is None:
                 row = await tx.fetchrow(
                     f"select {_EXPENSE_COLUMNS} from public.expenses where user_id = $1 and client_ref = $2",
-                    user,
+                    user.id,
                     expense.client_ref,
                 )
         return ExpenseRecord.model_validate(_dict(row)), duplicate
 
     async def expense_groups(
         self,
-        user: uuid.UUID,
+        user: Caller,
         start: dt.date,
         end: dt.date,
         categories: Sequence[str] | None,
@@ -163,12 +164,12 @@ class PostgresStore:
     ) -> list[ExpenseGroupRow]:
         key = _GROUP_KEYS[group_by]
         grouping = "" if group_by == "none" else " group by 1 order by 1"
-        async with self.db.as_user(user) as tx:
+        async with self.db.as_user(user.id) as tx:
             rows = await tx.fetch(
                 f"select {key} as key, coalesce(sum(amount), 0) as total, count(*) as count"
                 " from public.expenses where user_id = $1 and spent_on between $2 and $3"
                 f" and ($4::text[] is null or category = any($4)){grouping}",
-                user,
+                user.id,
                 start,
                 end,
                 list(categories) if categories else None,
@@ -177,7 +178,7 @@ class PostgresStore:
 
     async def expense_page(
         self,
-        user: uuid.UUID,
+        user: Caller,
         start: dt.date,
         end: dt.date,
         categories: Sequence[str] | None,
@@ -185,13 +186,13 @@ class PostgresStore:
         limit: int,
     ) -> list[ExpenseRecord]:
         """Newest first; ``after`` is the (spent_on, id) of the last item of the previous page."""
-        async with self.db.as_user(user) as tx:
+        async with self.db.as_user(user.id) as tx:
             rows = await tx.fetch(
                 f"select {_EXPENSE_COLUMNS} from public.expenses where user_id = $1"
                 " and spent_on between $2 and $3 and ($4::text[] is null or category = any($4))"
                 " and ($5::date is null or (spent_on, id) < ($5, $6::uuid))"
                 " order by spent_on desc, id desc limit $7",
-                user,
+                user.id,
                 start,
                 end,
                 list(categories) if categories else None,
@@ -201,42 +202,42 @@ class PostgresStore:
             )
         return [ExpenseRecord.model_validate(_dict(r)) for r in rows]
 
-    async def budgets(self, user: uuid.UUID) -> dict[str, Decimal]:
-        async with self.db.as_user(user) as tx:
-            rows = await tx.fetch("select category, monthly_limit from public.budgets where user_id = $1", user)
+    async def budgets(self, user: Caller) -> dict[str, Decimal]:
+        async with self.db.as_user(user.id) as tx:
+            rows = await tx.fetch("select category, monthly_limit from public.budgets where user_id = $1", user.id)
         return {r["category"]: r["monthly_limit"] for r in rows}
 
     # -- profile, sessions, messages, calendar ----------------------------------------------
-    async def profile(self, user: uuid.UUID) -> ProfileRecord | None:
-        async with self.db.as_user(user) as tx:
+    async def profile(self, user: Caller) -> ProfileRecord | None:
+        async with self.db.as_user(user.id) as tx:
             row = await tx.fetchrow(
                 "select display_name, country_code, timezone, currency, home_base, rv_type, rv_length_m,"
                 " preferences from public.profiles where id = $1",
-                user,
+                user.id,
             )
         return None if row is None else ProfileRecord.model_validate(_dict(row))
 
-    async def session(self, user: uuid.UUID, session_id: uuid.UUID) -> SessionRecord:
-        async with self.db.as_user(user) as tx:
+    async def session(self, user: Caller, session_id: uuid.UUID) -> SessionRecord:
+        async with self.db.as_user(user.id) as tx:
             row = await tx.fetchrow("select id, context, updated_at from public.pam_sessions where id = $1", session_id)
         if row is None:
             raise NotFound(f"No session {session_id}.")
         return SessionRecord.model_validate(_dict(row))
 
-    async def latest_session(self, user: uuid.UUID) -> SessionRecord | None:
-        async with self.db.as_user(user) as tx:
+    async def latest_session(self, user: Caller) -> SessionRecord | None:
+        async with self.db.as_user(user.id) as tx:
             row = await tx.fetchrow(
                 "select id, context, updated_at from public.pam_sessions where user_id = $1"
                 " order by updated_at desc limit 1",
-                user,
+                user.id,
             )
         return None if row is None else SessionRecord.model_validate(_dict(row))
 
     async def merge_context(
-        self, user: uuid.UUID, session_id: uuid.UUID | None, facts: dict[str, Any], remove: Sequence[str]
+        self, user: Caller, session_id: uuid.UUID | None, facts: dict[str, Any], remove: Sequence[str]
     ) -> SessionRecord:
         """Merge ``facts`` into a session's context (a new session when ``session_id`` is None)."""
-        async with self.db.as_user(user) as tx:
+        async with self.db.as_user(user.id) as tx:
             if session_id is None:
                 current: dict[str, Any] = {}
             else:
@@ -267,9 +268,9 @@ class PostgresStore:
         return SessionRecord.model_validate(_dict(row))
 
     async def insert_message(
-        self, user: uuid.UUID, session_id: uuid.UUID, role: str, content: str, metadata: dict[str, Any]
+        self, user: Caller, session_id: uuid.UUID, role: str, content: str, metadata: dict[str, Any]
     ) -> MessageRecord:
-        async with self.db.as_user(user) as tx:
+        async with self.db.as_user(user.id) as tx:
             if await tx.fetchval("select 1 from public.pam_sessions where id = $1", session_id) is None:
                 raise NotFound(f"No session {session_id}.")
             row = await tx.fetchrow(
@@ -283,40 +284,40 @@ class PostgresStore:
             await tx.execute("update public.pam_sessions set updated_at = now() where id = $1", session_id)
         return MessageRecord.model_validate(_dict(row))
 
-    async def recent_messages(self, user: uuid.UUID, session_id: uuid.UUID, limit: int) -> list[MessageRecord]:
-        async with self.db.as_user(user) as tx:
+    async def recent_messages(self, user: Caller, session_id: uuid.UUID, limit: int) -> list[MessageRecord]:
+        async with self.db.as_user(user.id) as tx:
             rows = await tx.fetch(
                 "select id, session_id, role, content, created_at from public.pam_messages"
                 " where user_id = $1 and session_id = $2 order by created_at desc, id desc limit $3",
-                user,
+                user.id,
                 session_id,
                 limit,
             )
         return [MessageRecord.model_validate(_dict(r)) for r in reversed(rows)]
 
-    async def upcoming_events(self, user: uuid.UUID, after: dt.datetime, limit: int) -> list[CalendarRecord]:
-        async with self.db.as_user(user) as tx:
+    async def upcoming_events(self, user: Caller, after: dt.datetime, limit: int) -> list[CalendarRecord]:
+        async with self.db.as_user(user.id) as tx:
             rows = await tx.fetch(
                 "select id, title, starts_at, ends_at, all_day, location from public.calendar_events"
                 " where user_id = $1 and coalesce(ends_at, starts_at) >= $2 order by starts_at limit $3",
-                user,
+                user.id,
                 after,
                 limit,
             )
         return [CalendarRecord.model_validate(_dict(r)) for r in rows]
 
     # -- guardrails ---------------------------------------------------------------------
-    async def safety_level(self, user: uuid.UUID) -> SafetyLevel:
-        async with self.db.as_user(user) as tx:
+    async def safety_level(self, user: Caller) -> SafetyLevel:
+        async with self.db.as_user(user.id) as tx:
             level = await tx.fetchval(
-                "select safety_level::text from public.pam_guardrails_config where user_id = $1", user
+                "select safety_level::text from public.pam_guardrails_config where user_id = $1", user.id
             )
         return level or "medium"
 
-    async def set_safety_level(self, user: uuid.UUID, level: SafetyLevel) -> SafetyLevel:
-        async with self.db.as_user(user) as tx:
+    async def set_safety_level(self, user: Caller, level: SafetyLevel) -> SafetyLevel:
+        async with self.db.as_user(user.id) as tx:
             previous = await tx.fetchval(
-                "select safety_level::text from public.pam_guardrails_config where user_id = $1", user
+                "select safety_level::text from public.pam_guardrails_config where user_id = $1", user.id
             )
             await tx.execute(
                 "insert into public.pam_guardrails_config (safety_level) values ($1::public.safety_level)"
@@ -326,9 +327,9 @@ class PostgresStore:
         return previous or "medium"
 
     async def insert_safety_event(
-        self, user: uuid.UUID, event_type: str, severity: str, details: dict[str, Any]
+        self, user: Caller, event_type: str, severity: str, details: dict[str, Any]
     ) -> uuid.UUID:
-        async with self.db.as_user(user) as tx:
+        async with self.db.as_user(user.id) as tx:
             event_id = await tx.fetchval(
                 "insert into public.safety_events (event_type, severity, details) values ($1, $2, $3) returning id",
                 event_type,
@@ -338,9 +339,9 @@ class PostgresStore:
         return uuid.UUID(str(event_id))
 
     # -- schema (for developers) ------------------------------------------------------------
-    async def schema(self, user: uuid.UUID) -> list[TableInfo]:
+    async def schema(self, user: Caller) -> list[TableInfo]:
         # pg_catalog is readable by every role, so this needs no owner access.
-        async with self.db.as_user(user) as tx:
+        async with self.db.as_user(user.id) as tx:
             rows = await tx.fetch(
                 """
                 select c.relname as name,

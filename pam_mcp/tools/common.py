@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -11,7 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pam_mcp.store.base import Store
+from pam_mcp.store.base import Caller, Store
 
 
 def utc_now() -> dt.datetime:
@@ -23,7 +22,7 @@ class ToolContext:
     """One call's world. ``user`` comes from the transport (env user or verified JWT), never from arguments."""
 
     store: Store
-    user: uuid.UUID
+    user: Caller
     subscription_price: Decimal = Decimal("14.99")
     now: Callable[[], dt.datetime] = field(default=utc_now)
 

