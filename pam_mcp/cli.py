@@ -1,6 +1,6 @@
-"""Command line: ``pam-mcp`` (stdio server), ``pam-mcp serve``, ``pam-mcp migrate``.
+"""Command line: ``pam-mcp`` (stdio server), ``pam-mcp serve``, ``pam-mcp migrate``, ``pam-mcp doctor``.
 
-Everything this prints for a person goes to stderr, except ``migrate``'s report. In stdio
+Everything this prints for a person goes to stderr, except ``migrate``'s and ``doctor``'s reports. In stdio
 mode stdout belongs to the MCP protocol alone.
 """
 
@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="HTTP: port to listen on (default 8000)")
     mig = sub.add_parser("migrate", help="apply pending migrations to DATABASE_URL (or the embedded database)")
     mig.add_argument("--status", action="store_true", help="list applied and pending migrations; change nothing")
+    doc = sub.add_parser("doctor", help="check the configuration and every backend; exit 0 only when all is well")
+    doc.add_argument("--json", action="store_true", help="print the report as JSON (for scripts)")
     return parser
 
 
@@ -69,6 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "migrate":
             return anyio.run(_migrate, settings, args.status)
+        if args.command == "doctor":
+            from pam_mcp.doctor import doctor
+
+            return anyio.run(doctor, settings, args.json)
         from pam_mcp.serve import serve
 
         transport: Literal["stdio", "http"] = getattr(args, "transport", "stdio")

@@ -1,10 +1,11 @@
-"""The running backends of one pam-mcp process: database pool, Redis client, embedded servers.
+"""The running backends of one pam-mcp process: the store, the Redis client, embedded servers.
 
 ``open_runtime`` resolves the configuration into live connections: the servers named by
 ``DATABASE_URL``/``REDIS_URL``, or embedded ones started in ``PAM_DATA_DIR``. On the
 embedded default it also applies the migrations, so a fresh machine needs no set-up step;
 against a configured database it never changes the schema (that is ``pam-mcp migrate``'s
-job, or ``supabase db push``'s).
+job, or ``supabase db push``'s). With ``SUPABASE_URL`` and no ``DATABASE_URL`` the store is
+Supabase's REST API instead, and no database pool is opened at all.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import anyio
+import httpx
 import redis.asyncio as aioredis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -24,7 +26,11 @@ from pam_mcp.embedded import start_postgres, start_redis
 from pam_mcp.errors import ConfigurationError
 from pam_mcp.migrate import migrate
 from pam_mcp.settings import Settings
+from pam_mcp.store.base import Store
+from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
+from pam_mcp.store.rest_store import RestStore
+from pam_mcp.store.supabase_session import SupabaseSession
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +38,16 @@ log = logging.getLogger(__name__)
 @dataclass
 class Runtime:
     settings: Settings
-    db: Database
+    store: Store
+    # None on the REST store: there is no database connection, only Supabase's API.
+    db: Database | None
     redis: aioredis.Redis
-    database_url: str
+    database_url: str | None
     redis_url: str
+    # The HTTP client the REST store and the stdio sign-in share (None on the Postgres store).
+    http: httpx.AsyncClient | None = None
+    # The stdio user's own sign-in on the REST store, when credentials are configured.
+    supabase_session: SupabaseSession | None = None
 
 
 async def resolve_database_url(settings: Settings, stack: AsyncExitStack) -> str:
@@ -69,24 +81,69 @@ def redis_client(url: str) -> aioredis.Redis:
     return client
 
 
+def supabase_http_client() -> httpx.AsyncClient:
+    # One connection pool for every caller; each request carries its own caller's token.
+    # Short timeouts, for the same reason as Redis's: a hung call should fail clearly.
+    return httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), limits=httpx.Limits(max_connections=50))
+
+
 @asynccontextmanager
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     async with AsyncExitStack() as stack:
-        database_url = await resolve_database_url(settings, stack)
         redis_url = await resolve_redis_url(settings, stack)
-        db = await Database.connect(database_url, max_size=settings.pam_db_pool_size)
-        stack.push_async_callback(db.close)
         client = redis_client(redis_url)
         stack.push_async_callback(client.aclose)
-        yield Runtime(settings, db, client, database_url, redis_url)
+        if settings.rest_store:
+            if settings.supabase_anon_key is None:
+                raise ConfigurationError(
+                    "SUPABASE_URL without DATABASE_URL uses Supabase's REST API: set SUPABASE_ANON_KEY "
+                    "(the project's anon key). The service-role key is never used for a user's data."
+                )
+            http = supabase_http_client()
+            stack.push_async_callback(http.aclose)
+            session = _stdio_session(settings, http)
+            store = RestStore(
+                supabase_url=str(settings.supabase_url),
+                anon_key=settings.supabase_anon_key.get_secret_value(),
+                http=http,
+                session=session,
+            )
+            yield Runtime(settings, store, None, client, None, redis_url, http, session)
+            return
+        database_url = await resolve_database_url(settings, stack)
+        db = await Database.connect(database_url, max_size=settings.pam_db_pool_size)
+        stack.push_async_callback(db.close)
+        yield Runtime(settings, PostgresStore(db), db, client, database_url, redis_url)
+
+
+def _stdio_session(settings: Settings, http: httpx.AsyncClient) -> SupabaseSession | None:
+    """The stdio user's own sign-in, when credentials are configured (HTTP callers bring tokens)."""
+    if not (settings.pam_user_email or settings.pam_user_password or settings.pam_user_refresh_token):
+        return None
+    return SupabaseSession.from_settings(settings, http)
 
 
 async def stdio_user(runtime: Runtime) -> uuid.UUID:
-    """The person a stdio session acts for: ``PAM_USER_ID``, or the embedded default's local user.
+    """The person a stdio session acts for.
 
-    The id is checked against ``auth.users`` once at start-up (an admin read, not a user's data).
+    On the REST store: the user who signs in with PAM_USER_EMAIL + PAM_USER_PASSWORD (or
+    PAM_USER_REFRESH_TOKEN). Otherwise ``PAM_USER_ID``, checked against ``auth.users`` once at
+    start-up (an admin read, not a user's data), or the embedded default's local user.
     """
     settings = runtime.settings
+    if runtime.db is None:
+        session = runtime.supabase_session
+        if session is None:
+            raise ConfigurationError(
+                "On a Supabase project the stdio user signs in as themselves: set PAM_USER_EMAIL and "
+                "PAM_USER_PASSWORD, or PAM_USER_REFRESH_TOKEN."
+            )
+        user_id = await session.sign_in()
+        if settings.pam_user_id is not None and settings.pam_user_id != user_id:
+            raise ConfigurationError(
+                f"PAM_USER_ID {settings.pam_user_id} is not the user who signed in ({user_id}); unset it or fix it."
+            )
+        return user_id
     if settings.pam_user_id is not None:
         async with runtime.db.as_owner() as tx:
             exists = await tx.fetchval("select exists (select 1 from auth.users where id = $1)", settings.pam_user_id)
@@ -100,6 +157,7 @@ async def stdio_user(runtime: Runtime) -> uuid.UUID:
 
 async def _local_user(runtime: Runtime) -> uuid.UUID:
     """Create the embedded default's one local user on first start, and keep it."""
+    assert runtime.db is not None  # the embedded default always has its database
     marker = runtime.settings.pam_data_dir / "local-user-id"
     if marker.exists():
         user_id = uuid.UUID(marker.read_text(encoding="utf-8").strip())

@@ -13,7 +13,6 @@ from pam_mcp.ratelimit import Rate, RateLimiter, parse_rate
 from pam_mcp.runtime import Runtime, open_runtime, stdio_user
 from pam_mcp.server import App, build_server
 from pam_mcp.settings import Settings
-from pam_mcp.store.pg_store import PostgresStore
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +38,7 @@ def make_app(runtime: Runtime, *, key_prefix: str = "pam:rl") -> App:
     except ValueError as exc:
         raise ConfigurationError(f"PAM_RATE_LIMIT: {exc}") from None
     return App(
-        store=PostgresStore(runtime.db),
+        store=runtime.store,
         limiter=RateLimiter(
             runtime.redis, key_prefix=key_prefix, fail_open=settings.pam_rate_limit_on_redis_down == "allow"
         ),

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
 
     # The stdio user. Unset on the embedded default: one local user is created and kept.
     pam_user_id: uuid.UUID | None = Field(default=None, alias="PAM_USER_ID")
+    # On a Supabase project without DATABASE_URL (the REST store), the stdio user signs in as
+    # themselves: email and password, or a refresh token from a sign-in elsewhere.
+    pam_user_email: str | None = Field(default=None, alias="PAM_USER_EMAIL")
+    pam_user_password: SecretStr | None = Field(default=None, alias="PAM_USER_PASSWORD")
+    pam_user_refresh_token: SecretStr | None = Field(default=None, alias="PAM_USER_REFRESH_TOKEN")
     pam_data_dir: Path = Field(default_factory=_default_data_dir, alias="PAM_DATA_DIR")
 
     pam_rate_limit: str = Field(default="100/hour", alias="PAM_RATE_LIMIT")
@@ -59,8 +64,13 @@ class Settings(BaseSettings):
         return value.expanduser()
 
     @property
+    def rest_store(self) -> bool:
+        """Supabase's REST API rather than a database connection: SUPABASE_URL without DATABASE_URL."""
+        return self.supabase_url is not None and self.database_url is None
+
+    @property
     def embedded_postgres(self) -> bool:
-        return self.database_url is None
+        return self.database_url is None and not self.rest_store
 
     @property
     def embedded_redis(self) -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -14,9 +14,12 @@ import pytest
 from mcp import MCPError
 from mcp.client import Client
 
+from pam_mcp.ratelimit import RateLimiter, parse_rate
 from pam_mcp.server import App, build_server
+from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
 from tests.conftest import NewUser
+from tests.postgrest_fake import PostgrestFake, rest_store
 
 pytestmark = pytest.mark.anyio
 
@@ -63,6 +66,46 @@ def property_names(schema: Any) -> set[str]:
         for value in schema:
             names |= property_names(value)
     return names
+
+
+@pytest.fixture(params=["postgres", "rest"])
+async def rest_fake(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[PostgrestFake | None]:
+    """Which store the test runs on: PostgreSQL directly, or Supabase's REST API (a fake
+    PostgREST at the HTTP boundary, over the same database, so RLS decides the same)."""
+    if request.param == "postgres":
+        yield None
+        return
+    async with PostgrestFake.running(database_url) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def make_app(
+    rest_fake: PostgrestFake | None, db: Database, redis_client: Any, redis_prefix: str
+) -> AsyncIterator[Callable[..., App]]:
+    """conftest's make_app, on the store ``rest_fake`` chose: every behaviour test runs on both."""
+    async with AsyncExitStack() as stack:
+        http = None if rest_fake is None else await stack.enter_async_context(rest_fake.client())
+
+        def make(user: uuid.UUID | None = None, *, rate: str = "1000/hour", **kwargs: Any) -> App:
+            store = PostgresStore(db) if rest_fake is None or http is None else rest_store(rest_fake, http, user)
+            limiter = RateLimiter(redis_client, key_prefix=redis_prefix)
+            return App(store=store, limiter=limiter, rate=parse_rate(rate), stdio_user=user, **kwargs)
+
+        yield make
+
+
+@pytest.fixture
+def outage(rest_fake: PostgrestFake | None, db: Database) -> Callable[[], Awaitable[None]]:
+    """Takes the store's backend away: closes the pool, or stops the (fake) Supabase server."""
+
+    async def cut() -> None:
+        if rest_fake is None:
+            await db.close()
+        else:
+            rest_fake.stop()
+
+    return cut
 
 
 @pytest.fixture(params=MODES)
@@ -475,11 +518,11 @@ async def test_resources_list_templates_and_the_schema_with_access_classes(
 
 
 async def test_a_database_outage_is_a_clear_error_without_driver_text(
-    make_app: Callable[..., App], new_user: NewUser, db: Database
+    make_app: Callable[..., App], new_user: NewUser, outage: Callable[[], Awaitable[None]]
 ) -> None:
     app = make_app(await new_user())
     async with session(app) as client:
-        await db.close()
+        await outage()
         text = await error(client, "log_expense", {"amount": 5, "category": "food"})
         with pytest.raises(MCPError) as read:
             await client.read_resource("pam://profile")

@@ -9,18 +9,16 @@ RLS is what enforces it.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from pam_mcp.errors import InvalidInput, NotFound
+from pam_mcp.errors import NotFound
 from pam_mcp.store.base import Caller
 from pam_mcp.store.postgres import Database
 from pam_mcp.store.records import (
     CalendarRecord,
-    ColumnInfo,
     ExpenseGrouping,
     ExpenseGroupRow,
     ExpenseRecord,
@@ -35,18 +33,10 @@ from pam_mcp.store.records import (
     TableInfo,
     TripRecord,
 )
+from pam_mcp.store.supabase_functions import MAX_CONTEXT_BYTES, merged_session, table_info
 
 _TRIP_COLUMNS = "id, title, started_at, ended_at, route, stops, notes, distance_km, created_at"
 _EXPENSE_COLUMNS = "id, amount, category, description, spent_on, trip_id"
-_GROUP_KEYS: dict[ExpenseGrouping, str] = {
-    "category": "category",
-    "month": "to_char(spent_on, 'YYYY-MM')",
-    "week": "to_char(date_trunc('week', spent_on), 'YYYY-MM-DD')",
-    "day": "to_char(spent_on, 'YYYY-MM-DD')",
-    "none": "null::text",
-}
-# Bound on a session's context document, so one session cannot grow without limit.
-MAX_CONTEXT_BYTES = 16_384
 
 
 def _dict(row: Any) -> dict[str, Any]:
@@ -162,17 +152,14 @@ class PostgresStore:
         categories: Sequence[str] | None,
         group_by: ExpenseGrouping,
     ) -> list[ExpenseGroupRow]:
-        key = _GROUP_KEYS[group_by]
-        grouping = "" if group_by == "none" else " group by 1 order by 1"
+        # One function call (migrations/..._store_functions.sql), shared with the REST store.
         async with self.db.as_user(user.id) as tx:
             rows = await tx.fetch(
-                f"select {key} as key, coalesce(sum(amount), 0) as total, count(*) as count"
-                " from public.expenses where user_id = $1 and spent_on between $2 and $3"
-                f" and ($4::text[] is null or category = any($4)){grouping}",
-                user.id,
+                "select key, total, count from public.expense_summary($1, $2, $3, $4)",
                 start,
                 end,
                 list(categories) if categories else None,
+                group_by,
             )
         return [ExpenseGroupRow.model_validate(_dict(r)) for r in rows if r["count"] or group_by == "none"]
 
@@ -237,51 +224,30 @@ class PostgresStore:
         self, user: Caller, session_id: uuid.UUID | None, facts: dict[str, Any], remove: Sequence[str]
     ) -> SessionRecord:
         """Merge ``facts`` into a session's context (a new session when ``session_id`` is None)."""
+        # One function call: the row is locked, merged, measured and written in one transaction.
         async with self.db.as_user(user.id) as tx:
-            if session_id is None:
-                current: dict[str, Any] = {}
-            else:
-                found = await tx.fetchval(
-                    "select context from public.pam_sessions where id = $1 for update", session_id
-                )
-                if found is None:
-                    raise NotFound(f"No session {session_id}.")
-                current = found
-            merged = {k: v for k, v in {**current, **facts}.items() if k not in set(remove)}
-            size = len(json.dumps(merged, separators=(",", ":")).encode())
-            if size > MAX_CONTEXT_BYTES:
-                raise InvalidInput(
-                    f"The session context would be {size} bytes; the limit is {MAX_CONTEXT_BYTES}. "
-                    "Remove keys that are no longer needed (the 'remove' argument)."
-                )
-            if session_id is None:
-                row = await tx.fetchrow(
-                    "insert into public.pam_sessions (context) values ($1) returning id, context, updated_at",
-                    merged,
-                )
-            else:
-                row = await tx.fetchrow(
-                    "update public.pam_sessions set context = $2 where id = $1 returning id, context, updated_at",
-                    session_id,
-                    merged,
-                )
-        return SessionRecord.model_validate(_dict(row))
+            row = await tx.fetchrow(
+                "select id, context, updated_at, size_bytes, stored from public.merge_session_context($1, $2, $3, $4)",
+                session_id,
+                facts,
+                list(remove),
+                MAX_CONTEXT_BYTES,
+            )
+        return merged_session(None if row is None else _dict(row), session_id)
 
     async def insert_message(
         self, user: Caller, session_id: uuid.UUID, role: str, content: str, metadata: dict[str, Any]
     ) -> MessageRecord:
         async with self.db.as_user(user.id) as tx:
-            if await tx.fetchval("select 1 from public.pam_sessions where id = $1", session_id) is None:
-                raise NotFound(f"No session {session_id}.")
             row = await tx.fetchrow(
-                "insert into public.pam_messages (session_id, role, content, metadata) values ($1, $2, $3, $4)"
-                " returning id, session_id, role, content, created_at",
+                "select id, session_id, role, content, created_at from public.log_pam_message($1, $2, $3, $4)",
                 session_id,
                 role,
                 content,
                 metadata,
             )
-            await tx.execute("update public.pam_sessions set updated_at = now() where id = $1", session_id)
+        if row is None:
+            raise NotFound(f"No session {session_id}.")
         return MessageRecord.model_validate(_dict(row))
 
     async def recent_messages(self, user: Caller, session_id: uuid.UUID, limit: int) -> list[MessageRecord]:
@@ -316,14 +282,7 @@ class PostgresStore:
 
     async def set_safety_level(self, user: Caller, level: SafetyLevel) -> SafetyLevel:
         async with self.db.as_user(user.id) as tx:
-            previous = await tx.fetchval(
-                "select safety_level::text from public.pam_guardrails_config where user_id = $1", user.id
-            )
-            await tx.execute(
-                "insert into public.pam_guardrails_config (safety_level) values ($1::public.safety_level)"
-                " on conflict (user_id) do update set safety_level = excluded.safety_level",
-                level,
-            )
+            previous = await tx.fetchval("select public.set_safety_level($1)", level)
         return previous or "medium"
 
     async def insert_safety_event(
@@ -342,28 +301,5 @@ class PostgresStore:
     async def schema(self, user: Caller) -> list[TableInfo]:
         # pg_catalog is readable by every role, so this needs no owner access.
         async with self.db.as_user(user.id) as tx:
-            rows = await tx.fetch(
-                """
-                select c.relname as name,
-                       coalesce(obj_description(c.oid, 'pg_class'), '') as comment,
-                       json_agg(json_build_object('name', a.attname,
-                                                  'type', format_type(a.atttypid, a.atttypmod),
-                                                  'nullable', not a.attnotnull) order by a.attnum) as columns
-                from pg_class c
-                join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
-                where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'v')
-                group by c.oid, c.relname order by c.relname
-                """
-            )
-        out: list[TableInfo] = []
-        for r in rows:
-            access, _, description = str(r["comment"]).partition(":")
-            out.append(
-                TableInfo(
-                    name=r["name"],
-                    access_class=access.strip() or "unknown",
-                    description=description.strip(),
-                    columns=[ColumnInfo.model_validate(c) for c in r["columns"]],
-                )
-            )
-        return out
+            rows = await tx.fetch("select name, comment, columns from public.describe_schema()")
+        return [table_info(_dict(r)) for r in rows]

@@ -11,9 +11,9 @@ import datetime as dt
 import json
 import uuid
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, JsonValue, field_validator
+from pydantic import Field, JsonValue, WithJsonSchema, field_validator
 
 from pam_mcp.store.records import ProfileRecord
 from pam_mcp.tools.common import Input, Output, ToolContext, first_of_month, next_month
@@ -26,6 +26,12 @@ from pam_mcp.tools.trips import TripSummary, summarize
 MAX_CONTEXT_CHARS = 12_000
 MAX_MESSAGE_CHARS = 1_000
 TRUNCATED = "…[truncated]"
+# Any JSON value, spelled out: pydantic's JsonValue schema is `{}`, which strict clients
+# (the MCP Inspector's --strict) flag as unportable.
+AnyJson = Annotated[
+    JsonValue,
+    WithJsonSchema({"anyOf": [{"type": t} for t in ("string", "number", "boolean", "object", "array", "null")]}),
+]
 
 
 class GetContextInput(Input):
@@ -156,7 +162,7 @@ async def get_context(ctx: ToolContext, args: GetContextInput) -> ContextResult:
 
 class UpdateContextInput(Input):
     session_id: uuid.UUID | None = Field(default=None, description="The session to update; omit to start a new one")
-    facts: dict[str, JsonValue] = Field(
+    facts: dict[str, AnyJson] = Field(
         default_factory=dict,
         max_length=50,
         description="Keys and values to remember for this session, merged over what is there",
@@ -165,7 +171,7 @@ class UpdateContextInput(Input):
 
     @field_validator("facts")
     @classmethod
-    def _keys(cls, facts: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    def _keys(cls, facts: dict[str, AnyJson]) -> dict[str, AnyJson]:
         for key in facts:
             if not 1 <= len(key) <= 100:
                 raise ValueError("every fact key must be 1 to 100 characters")
@@ -193,7 +199,7 @@ class LogMessageInput(Input):
     session_id: uuid.UUID = Field(description="The session (from update_context or get_context)")
     role: Literal["user", "pam"] = Field(description="Who said it: the user, or PAM")
     content: str = Field(min_length=1, max_length=20_000)
-    metadata: dict[str, JsonValue] = Field(default_factory=dict, max_length=20)
+    metadata: dict[str, AnyJson] = Field(default_factory=dict, max_length=20)
 
 
 class LogMessageResult(Output):

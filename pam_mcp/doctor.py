@@ -1,0 +1,459 @@
+"""``pam-mcp doctor``: what is configured, what can be reached, and what is wrong.
+
+Each check ends as one row: ok, failed, or skipped (with the reason or advice). A check
+never raises: whatever goes wrong inside it becomes that row's failure, in words for a
+person, with every configured secret scrubbed out. Doctor changes nothing on a configured
+database or Redis; on the embedded default it starts the private embedded servers and
+applies migrations exactly as ``pam-mcp serve`` would on start.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import anyio
+
+from pam_mcp.errors import PamError
+from pam_mcp.settings import Settings
+
+# Bounds on every wait, so a stopped or black-holed server turns into a failed row quickly.
+CONNECT_TIMEOUT = 5.0
+# Starting the embedded PostgreSQL on a fresh data directory runs initdb first.
+EMBEDDED_START_TIMEOUT = 120.0
+QUERY_TIMEOUT = 30.0
+HTTP_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of the report. ``ok`` is None when the check was skipped."""
+
+    name: str
+    ok: bool | None
+    detail: str
+    latency_ms: float | None = None
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.ok else "skipped" if self.ok is None else "FAILED"
+
+
+def mask_url(url: str) -> str:
+    """A connection string fit to print: the password replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.netloc.rpartition("@")[2]
+        user = parts.username or ""
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    except ValueError:
+        return "(a connection string that cannot be parsed)"
+
+
+def _secrets(settings: Settings) -> list[str]:
+    found = [
+        key.get_secret_value()
+        for key in (settings.supabase_jwt_secret, settings.supabase_service_role_key, settings.supabase_anon_key)
+        if key is not None
+    ]
+    for url in (settings.database_url, settings.redis_url):
+        if url is None:
+            continue
+        value = url.get_secret_value()
+        try:
+            password = urlsplit(value).password
+        except ValueError:
+            password = value  # cannot tell where the password is: hide the whole string
+        # A URL's only secret is its password; the host is what a person needs to see.
+        if password:
+            found.append(password)
+    # Longest first, so a password inside a whole URL does not leave the rest behind.
+    return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _describe(exc: BaseException) -> str:
+    """An exception as one sentence for a person (never a traceback)."""
+    if isinstance(exc, PamError):
+        return str(exc)
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    text = str(exc).strip().splitlines()
+    if not text:
+        return type(exc).__name__
+    # Redis's connection errors already say what happened; their class name adds nothing.
+    if type(exc).__name__ in ("ConnectionError", "TimeoutError"):
+        return text[0]
+    return f"{type(exc).__name__}: {text[0]}"
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+# -- the checks ----------------------------------------------------------------------------------
+
+
+def _store_config(settings: Settings) -> list[Check]:
+    if settings.database_url is not None:
+        checks = [Check("store", True, f"DATABASE_URL {mask_url(settings.database_url.get_secret_value())}")]
+    else:
+        checks = [
+            Check(
+                "store",
+                True,
+                f"embedded PostgreSQL in {settings.pam_data_dir / 'postgres'} "
+                "(private to pam-mcp: doctor starts it and applies migrations as `pam-mcp serve` does)",
+            )
+        ]
+        if settings.supabase_url:
+            checks.append(
+                Check(
+                    "supabase rest",
+                    None,
+                    "SUPABASE_URL is set without DATABASE_URL: a Supabase REST store is not supported by doctor "
+                    "yet (pam-mcp has none), so data goes to the embedded PostgreSQL. To use your Supabase "
+                    "project, set DATABASE_URL to its PostgreSQL connection string.",
+                )
+            )
+    return checks
+
+
+def _limiter_config(settings: Settings) -> Check:
+    from pam_mcp.ratelimit import parse_rate
+
+    if settings.redis_url is not None:
+        where = f"REDIS_URL {mask_url(settings.redis_url.get_secret_value())}"
+    else:
+        where = f"embedded Redis in {settings.pam_data_dir / 'redis'}"
+    try:
+        parse_rate(settings.pam_rate_limit)
+    except ValueError as exc:
+        return Check("limiter", False, f"{where}; PAM_RATE_LIMIT: {exc}")
+    if settings.pam_tool_rate_limits.strip():
+        # Imported only when needed: serve pulls in the MCP SDK and uvicorn.
+        from pam_mcp.serve import parse_tool_rates
+
+        try:
+            parse_tool_rates(settings.pam_tool_rate_limits)
+        except PamError as exc:
+            return Check("limiter", False, f"{where}; {exc}")
+    on_down = settings.pam_rate_limit_on_redis_down
+    return Check("limiter", True, f"{where}, limit {settings.pam_rate_limit}, {on_down} calls when Redis is down")
+
+
+async def _postgres(dsn: str) -> Check:
+    import asyncpg
+
+    started = time.perf_counter()
+    with anyio.fail_after(CONNECT_TIMEOUT + 1):
+        conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT)
+    connected = time.perf_counter() - started
+    try:
+        with anyio.fail_after(QUERY_TIMEOUT):
+            await conn.fetchval("select 1")  # the first query also pays for statement preparation
+            started = time.perf_counter()
+            await conn.fetchval("select 1")
+            latency = time.perf_counter() - started
+            version = await conn.fetchval("show server_version")
+    finally:
+        await conn.close()
+    detail = f"PostgreSQL {str(version).split()[0]}: select 1 in {_ms(latency)} ms (connect {_ms(connected)} ms)"
+    return Check("postgres", True, detail, _ms(latency))
+
+
+async def _redis(url: str, shown: str) -> Check:
+    from pam_mcp.runtime import redis_client
+
+    client = redis_client(url)
+    try:
+        try:
+            with anyio.fail_after(CONNECT_TIMEOUT):
+                await client.ping()  # opens the connection
+                started = time.perf_counter()
+                await client.ping()
+                latency = time.perf_counter() - started
+                info = await client.info("server")
+        except Exception as exc:
+            return Check("redis", False, f"cannot be reached at {shown}: {_describe(exc)}")
+    finally:
+        await client.aclose()
+    version = info.get("redis_version", "?") if isinstance(info, dict) else "?"
+    return Check("redis", True, f"Redis {version}: PING in {_ms(latency)} ms", _ms(latency))
+
+
+async def _migrations(dsn: str) -> Check:
+    from pam_mcp.migrate import migration_status
+
+    with anyio.fail_after(QUERY_TIMEOUT):
+        rows = await migration_status(dsn)
+    pending = [f"{r.version}_{r.name}.sql" for r in rows if r.state == "pending"]
+    changed = [f"{r.version}_{r.name}.sql" for r in rows if r.state == "changed"]
+    applied = [r for r in rows if r.state in ("applied", "unchecked")]
+    others = [r for r in rows if r.state == "missing_file"]
+    lines: list[str] = []
+    if pending:
+        lines.append(f"{len(pending)} pending (run `pam-mcp migrate`): " + ", ".join(pending))
+    if changed:
+        lines.append(
+            f"{len(changed)} changed after being applied (restore the file; add a new migration instead): "
+            + ", ".join(changed)
+        )
+    summary = f"{len(applied)} of {len(rows) - len(others)} applied"
+    if others:
+        # A Supabase project shares this history with its other tools' migrations.
+        summary += f"; {len(others)} other version(s) in the history that pam-mcp does not ship"
+    if lines:
+        return Check("migrations", False, "; ".join(lines) + f" ({summary})")
+    return Check("migrations", True, summary)
+
+
+async def _schema(dsn: str, settings: Settings) -> list[Check]:
+    from pam_mcp.store.lint import lint
+    from pam_mcp.store.postgres import Database
+
+    with anyio.fail_after(CONNECT_TIMEOUT + QUERY_TIMEOUT):
+        db = await Database.connect(dsn, min_size=1, max_size=1)
+        try:
+            async with db.as_owner() as tx:
+                problems = await lint(tx)
+                tables = await tx.fetchval(
+                    "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+                    " where n.nspname = 'public' and c.relkind in ('r', 'p')"
+                )
+            user = await _user(db, settings)
+        finally:
+            await db.close()
+    rls = [p for p in problems if p.rule == "rls_disabled_in_public"]
+    rest = [p for p in problems if p.rule != "rls_disabled_in_public"]
+    rls_check = (
+        Check("row level security", False, "; ".join(f"{p.rule}: table {p.table} ({p.detail})" for p in rls))
+        if rls
+        else Check(
+            "row level security",
+            True,
+            f"on for all {tables} tables in schema public" if tables else "no tables in schema public yet",
+        )
+    )
+    lint_check = (
+        Check("schema lint", False, "; ".join(f"{p.rule}: {p.table} ({p.detail})" for p in rest))
+        if rest
+        else Check("schema lint", True, "every linter rule holds in schema public")
+    )
+    return [rls_check, lint_check, user]
+
+
+async def _user(db: Any, settings: Settings) -> Check:
+    async def exists(user_id: uuid.UUID) -> bool:
+        async with db.as_owner() as tx:
+            if not await tx.fetchval("select to_regclass('auth.users') is not null"):
+                return False
+            return bool(await tx.fetchval("select exists (select 1 from auth.users where id = $1)", user_id))
+
+    if settings.pam_user_id is not None:
+        if await exists(settings.pam_user_id):
+            return Check("user", True, f"PAM_USER_ID {settings.pam_user_id} is a user of this database")
+        return Check("user", False, f"PAM_USER_ID {settings.pam_user_id} is not in auth.users of this database")
+    if not settings.embedded_postgres:
+        return Check(
+            "user",
+            None,
+            "PAM_USER_ID is not set: fine for HTTP mode (each token names its user), but stdio mode needs it "
+            "set to a UUID from auth.users",
+        )
+    marker = settings.pam_data_dir / "local-user-id"
+    if not marker.exists():
+        return Check("user", None, f"no local user yet: it is created on first start ({marker})")
+    try:
+        local = uuid.UUID(marker.read_text(encoding="utf-8").strip())
+    except ValueError:
+        return Check("user", False, f"{marker} does not hold a user id; delete it to have a new local user made")
+    if await exists(local):
+        return Check("user", True, f"local user {local} ({marker})")
+    return Check("user", None, f"local user {local} is not in auth.users yet; it is added again on next start")
+
+
+async def _jwt_secret(settings: Settings) -> Check:
+    import jwt
+
+    from pam_mcp.identity import AUDIENCE, SupabaseJwtVerifier
+
+    assert settings.supabase_jwt_secret is not None
+    secret = settings.supabase_jwt_secret.get_secret_value()
+    verifier = SupabaseJwtVerifier(secret=secret, supabase_url=settings.supabase_url)
+    sub = uuid.uuid4()
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": str(sub), "aud": AUDIENCE, "role": AUDIENCE, "iat": now, "exp": now + 60}
+    if settings.supabase_url:
+        claims["iss"] = f"{settings.supabase_url.rstrip('/')}/auth/v1"
+    token = jwt.encode(claims, secret, algorithm="HS256")
+    verified = await verifier.verify(token)
+    if verified.user_id != sub:
+        return Check("jwt (HS256)", False, "a token minted with SUPABASE_JWT_SECRET verified as another user")
+    return Check("jwt (HS256)", True, "a token signed with SUPABASE_JWT_SECRET verifies")
+
+
+def _fetch_jwks(url: str) -> dict[str, Any]:
+    import urllib.request
+
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise ValueError("SUPABASE_URL must start with https://")
+    with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT) as response:  # noqa: S310 - scheme checked above
+        data: Any = json.loads(response.read(1_000_000))
+    if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+        raise ValueError("the answer is not a JWKS document")
+    return data
+
+
+async def _jwks(settings: Settings) -> Check:
+    assert settings.supabase_url is not None
+    url = f"{settings.supabase_url.rstrip('/')}/auth/v1/.well-known/jwks.json"
+    started = time.perf_counter()
+    try:
+        # urllib's own timeout bounds the thread; fail_after bounds the wait for it.
+        with anyio.fail_after(HTTP_TIMEOUT + 1):
+            data = await anyio.to_thread.run_sync(_fetch_jwks, url, abandon_on_cancel=True)
+    except Exception as exc:
+        reason = getattr(exc, "reason", None)
+        text = str(reason) if reason is not None else _describe(exc)
+        return Check("jwt (JWKS)", False, f"cannot fetch {url}: {text}")
+    latency = time.perf_counter() - started
+    keys = len(data["keys"])
+    if keys == 0 and settings.supabase_jwt_secret is None:
+        return Check(
+            "jwt (JWKS)",
+            False,
+            f"{url} lists no signing keys: this project signs with HS256, so set SUPABASE_JWT_SECRET",
+            _ms(latency),
+        )
+    return Check("jwt (JWKS)", True, f"{url}: {keys} signing key(s)", _ms(latency))
+
+
+async def _guard(name: str, check: Callable[[], Awaitable[Check | list[Check]]]) -> list[Check]:
+    try:
+        result = await check()
+    except Exception as exc:
+        return [Check(name, False, _describe(exc))]
+    return result if isinstance(result, list) else [result]
+
+
+async def run_checks(settings: Settings) -> list[Check]:
+    """Every check, in the order a person would read them. Never raises for a check's failure."""
+    checks: list[Check] = []
+    checks += _store_config(settings)
+    checks += await _guard("limiter", lambda: _async(_limiter_config(settings)))
+
+    async with AsyncExitStack() as stack:
+        dsn: str | None = None
+
+        async def postgres() -> Check:
+            nonlocal dsn
+            from pam_mcp.runtime import resolve_database_url
+
+            with anyio.fail_after(EMBEDDED_START_TIMEOUT if settings.embedded_postgres else CONNECT_TIMEOUT):
+                resolved = await resolve_database_url(settings, stack)
+            check = await _postgres(resolved)
+            dsn = resolved
+            return check
+
+        postgres_checks = await _guard("postgres", postgres)
+        if dsn is None and settings.database_url is not None:
+            shown = mask_url(settings.database_url.get_secret_value())
+            postgres_checks = [
+                Check(c.name, c.ok, f"cannot be reached at {shown}: {c.detail}", c.latency_ms) for c in postgres_checks
+            ]
+        checks += postgres_checks
+
+        async def redis() -> Check:
+            from pam_mcp.runtime import resolve_redis_url
+
+            if settings.redis_url is None:
+                with anyio.fail_after(EMBEDDED_START_TIMEOUT):
+                    url = await resolve_redis_url(settings, stack)
+                return await _redis(url, "the embedded Redis")
+            url = settings.redis_url.get_secret_value()
+            return await _redis(url, mask_url(url))
+
+        checks += await _guard("redis", redis)
+
+        if dsn is None:
+            for name in ("migrations", "row level security", "schema lint", "user"):
+                checks.append(Check(name, None, "not checked: the database cannot be reached"))
+        else:
+            reached = dsn
+            checks += await _guard("migrations", lambda: _migrations(reached))
+            checks += await _guard("schema", lambda: _schema(reached, settings))
+
+    if settings.supabase_jwt_secret is not None:
+        checks += await _guard("jwt (HS256)", lambda: _jwt_secret(settings))
+    if settings.supabase_url:
+        checks += await _guard("jwt (JWKS)", lambda: _jwks(settings))
+    if settings.supabase_jwt_secret is None and not settings.supabase_url:
+        checks.append(Check("jwt", None, "HTTP mode needs SUPABASE_JWT_SECRET or SUPABASE_URL (stdio does not)"))
+
+    secrets = _secrets(settings)
+    return [Check(c.name, c.ok, _scrub(c.detail, secrets), c.latency_ms) for c in checks]
+
+
+async def _async(check: Check) -> Check:
+    return check
+
+
+# -- output --------------------------------------------------------------------------------------
+
+
+def healthy(checks: list[Check]) -> bool:
+    """True when no check failed; skipped checks are fine."""
+    return all(c.ok is not False for c in checks)
+
+
+def render_table(checks: list[Check], *, width: int = 100) -> str:
+    """A plain-text table (no colour, no terminal tricks: it may well be pasted into an issue)."""
+    import textwrap
+
+    name_w = max((len(c.name) for c in checks), default=5)
+    status_w = max(len(c.status) for c in [*checks, Check("", None, "")])
+    latency_w = 10
+    indent = status_w + name_w + latency_w + 6
+    detail_w = max(40, width - indent)
+    lines = [f"{'STATUS':<{status_w}}  {'CHECK':<{name_w}}  {'LATENCY':>{latency_w}}  DETAIL"]
+    for c in checks:
+        latency = f"{c.latency_ms:.2f} ms" if c.latency_ms is not None else ""
+        wrapped: list[str] = []
+        # Problems are separated by "; " so each one starts a line of its own.
+        for part in c.detail.split("; "):
+            wrapped += textwrap.wrap(part, detail_w, break_long_words=False, break_on_hyphens=False) or [""]
+        lines.append(f"{c.status:<{status_w}}  {c.name:<{name_w}}  {latency:>{latency_w}}  {wrapped[0]}")
+        lines += [" " * indent + more for more in wrapped[1:]]
+    failed = [c.name for c in checks if c.ok is False]
+    lines.append("")
+    lines.append(f"{len(failed)} check(s) failed: {', '.join(failed)}" if failed else "everything is fine")
+    return "\n".join(lines)
+
+
+def render_json(checks: list[Check]) -> str:
+    return json.dumps(
+        {"ok": healthy(checks), "checks": [{**asdict(c), "status": c.status.lower()} for c in checks]}, indent=2
+    )
+
+
+async def doctor(settings: Settings, as_json: bool) -> int:
+    """The ``pam-mcp doctor`` command: report on stdout, exit status 0 only when nothing failed."""
+    checks = await run_checks(settings)
+    print(render_json(checks) if as_json else render_table(checks))
+    return 0 if healthy(checks) else 1
