@@ -24,7 +24,7 @@ from redis.retry import Retry
 
 from pam_mcp.embedded import start_postgres, start_redis
 from pam_mcp.errors import ConfigurationError
-from pam_mcp.migrate import migrate
+from pam_mcp.migrate import migrate, migration_status
 from pam_mcp.settings import Settings
 from pam_mcp.store.base import Store
 from pam_mcp.store.pg_store import PostgresStore
@@ -111,9 +111,26 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             yield Runtime(settings, store, None, client, None, redis_url, http, session)
             return
         database_url = await resolve_database_url(settings, stack)
+        if settings.database_url is not None:
+            await require_current_schema(database_url)
         db = await Database.connect(database_url, max_size=settings.pam_db_pool_size)
         stack.push_async_callback(db.close)
         yield Runtime(settings, PostgresStore(db), db, client, database_url, redis_url)
+
+
+async def require_current_schema(database_url: str) -> None:
+    """Refuse to serve a configured database that lacks this version's migrations.
+
+    Otherwise every tool would fail with an opaque database error; this way the person who
+    starts the server reads what to run.
+    """
+    stale = [s for s in await migration_status(database_url) if s.state in ("pending", "changed")]
+    if stale:
+        names = ", ".join(f"{s.version}_{s.name}.sql ({s.state})" for s in stale)
+        raise ConfigurationError(
+            f"The database is not up to date with this pam-mcp: {names}. "
+            "Run `pam-mcp migrate` (or `supabase db push`) first."
+        )
 
 
 def _stdio_session(settings: Settings, http: httpx.AsyncClient) -> SupabaseSession | None:
