@@ -110,28 +110,67 @@ def _ms(seconds: float) -> float:
 
 
 def _store_config(settings: Settings) -> list[Check]:
-    if settings.database_url is not None:
-        checks = [Check("store", True, f"DATABASE_URL {mask_url(settings.database_url.get_secret_value())}")]
-    else:
-        checks = [
+    if settings.rest_store:
+        key = "anon key set" if settings.supabase_anon_key is not None else "SUPABASE_ANON_KEY is missing"
+        return [
             Check(
                 "store",
-                True,
-                f"embedded PostgreSQL in {settings.pam_data_dir / 'postgres'} "
-                "(private to pam-mcp: doctor starts it and applies migrations as `pam-mcp serve` does)",
+                settings.supabase_anon_key is not None,
+                f"Supabase REST API at {settings.supabase_url} ({key}; every request carries the user's own token)",
             )
         ]
-        if settings.supabase_url:
-            checks.append(
-                Check(
-                    "supabase rest",
-                    None,
-                    "SUPABASE_URL is set without DATABASE_URL: a Supabase REST store is not supported by doctor "
-                    "yet (pam-mcp has none), so data goes to the embedded PostgreSQL. To use your Supabase "
-                    "project, set DATABASE_URL to its PostgreSQL connection string.",
-                )
+    if settings.database_url is not None:
+        return [Check("store", True, f"DATABASE_URL {mask_url(settings.database_url.get_secret_value())}")]
+    return [
+        Check(
+            "store",
+            True,
+            f"embedded PostgreSQL in {settings.pam_data_dir / 'postgres'} "
+            "(private to pam-mcp: doctor starts it and applies migrations as `pam-mcp serve` does)",
+        )
+    ]
+
+
+async def _rest_api(settings: Settings) -> list[Check]:
+    """The REST store's reachability, and the stdio user's sign-in when credentials are set."""
+    import httpx
+
+    from pam_mcp.store.supabase_session import SupabaseSession
+
+    not_checked = [
+        Check(name, None, "not checked over the REST API: run doctor with DATABASE_URL, or `supabase db lint`")
+        for name in ("migrations", "row level security", "schema lint")
+    ]
+    if settings.supabase_anon_key is None or not settings.supabase_url:
+        return [Check("supabase rest", False, "set SUPABASE_ANON_KEY (the project's anon key)"), *not_checked]
+    base = settings.supabase_url.rstrip("/")
+    checks: list[Check] = []
+    async with httpx.AsyncClient(timeout=httpx.Timeout(CONNECT_TIMEOUT)) as http:
+        started = time.perf_counter()
+        try:
+            response = await http.get(
+                f"{base}/rest/v1/", headers={"apikey": settings.supabase_anon_key.get_secret_value()}
             )
-    return checks
+        except httpx.HTTPError as exc:
+            return [Check("supabase rest", False, f"cannot be reached at {base}: {_describe(exc)}"), *not_checked]
+        elapsed = _ms(time.perf_counter() - started)
+        if response.status_code >= 400:
+            checks.append(
+                Check("supabase rest", False, f"{base}/rest/v1/ answered HTTP {response.status_code}", elapsed)
+            )
+        else:
+            checks.append(Check("supabase rest", True, f"{base}/rest/v1/ answered in {elapsed} ms", elapsed))
+        if settings.pam_user_email or settings.pam_user_refresh_token:
+            try:
+                user = await SupabaseSession.from_settings(settings, http).sign_in()
+                checks.append(Check("user", True, f"signs in as {user}"))
+            except Exception as exc:
+                checks.append(Check("user", False, f"cannot sign in: {_describe(exc)}"))
+        else:
+            checks.append(
+                Check("user", None, "stdio needs PAM_USER_EMAIL + PAM_USER_PASSWORD or PAM_USER_REFRESH_TOKEN")
+            )
+    return checks + not_checked
 
 
 def _limiter_config(settings: Settings) -> Check:
@@ -352,11 +391,41 @@ async def _guard(name: str, check: Callable[[], Awaitable[Check | list[Check]]])
     return result if isinstance(result, list) else [result]
 
 
+async def _redis_configured_or_embedded(settings: Settings, stack: AsyncExitStack) -> Check:
+    from pam_mcp.runtime import resolve_redis_url
+
+    if settings.redis_url is None:
+        with anyio.fail_after(EMBEDDED_START_TIMEOUT):
+            url = await resolve_redis_url(settings, stack)
+        return await _redis(url, "the embedded Redis")
+    url = settings.redis_url.get_secret_value()
+    return await _redis(url, mask_url(url))
+
+
+async def _jwt_checks(settings: Settings) -> list[Check]:
+    checks: list[Check] = []
+    if settings.supabase_jwt_secret is not None:
+        checks += await _guard("jwt (HS256)", lambda: _jwt_secret(settings))
+    if settings.supabase_url:
+        checks += await _guard("jwt (JWKS)", lambda: _jwks(settings))
+    if settings.supabase_jwt_secret is None and not settings.supabase_url:
+        checks.append(Check("jwt", None, "HTTP mode needs SUPABASE_JWT_SECRET or SUPABASE_URL (stdio does not)"))
+    return checks
+
+
 async def run_checks(settings: Settings) -> list[Check]:
     """Every check, in the order a person would read them. Never raises for a check's failure."""
     checks: list[Check] = []
     checks += _store_config(settings)
     checks += await _guard("limiter", lambda: _async(_limiter_config(settings)))
+
+    if settings.rest_store:
+        checks += await _guard("supabase rest", lambda: _rest_api(settings))
+        async with AsyncExitStack() as stack:
+            checks += await _guard("redis", lambda: _redis_configured_or_embedded(settings, stack))
+        checks += await _jwt_checks(settings)
+        secrets = _secrets(settings)
+        return [Check(c.name, c.ok, _scrub(c.detail, secrets), c.latency_ms) for c in checks]
 
     async with AsyncExitStack() as stack:
         dsn: str | None = None
@@ -379,17 +448,7 @@ async def run_checks(settings: Settings) -> list[Check]:
             ]
         checks += postgres_checks
 
-        async def redis() -> Check:
-            from pam_mcp.runtime import resolve_redis_url
-
-            if settings.redis_url is None:
-                with anyio.fail_after(EMBEDDED_START_TIMEOUT):
-                    url = await resolve_redis_url(settings, stack)
-                return await _redis(url, "the embedded Redis")
-            url = settings.redis_url.get_secret_value()
-            return await _redis(url, mask_url(url))
-
-        checks += await _guard("redis", redis)
+        checks += await _guard("redis", lambda: _redis_configured_or_embedded(settings, stack))
 
         if dsn is None:
             for name in ("migrations", "row level security", "schema lint", "user"):
@@ -399,13 +458,7 @@ async def run_checks(settings: Settings) -> list[Check]:
             checks += await _guard("migrations", lambda: _migrations(reached))
             checks += await _guard("schema", lambda: _schema(reached, settings))
 
-    if settings.supabase_jwt_secret is not None:
-        checks += await _guard("jwt (HS256)", lambda: _jwt_secret(settings))
-    if settings.supabase_url:
-        checks += await _guard("jwt (JWKS)", lambda: _jwks(settings))
-    if settings.supabase_jwt_secret is None and not settings.supabase_url:
-        checks.append(Check("jwt", None, "HTTP mode needs SUPABASE_JWT_SECRET or SUPABASE_URL (stdio does not)"))
-
+    checks += await _jwt_checks(settings)
     secrets = _secrets(settings)
     return [Check(c.name, c.ok, _scrub(c.detail, secrets), c.latency_ms) for c in checks]
 

@@ -255,6 +255,28 @@ async def test_doctor_fails_the_jwks_check_when_supabase_auth_cannot_be_reached(
     assert checks["jwt (HS256)"].ok is True
 
 
+async def test_doctor_on_the_rest_store_names_an_unreachable_project_and_never_starts_a_database(
+    redis_url: str, tmp_path: Path, clean_env: None
+) -> None:
+    settings = Settings(
+        SUPABASE_URL="http://127.0.0.1:1",
+        SUPABASE_ANON_KEY="anon-key-for-test",
+        REDIS_URL=redis_url,
+        PAM_DATA_DIR=str(tmp_path),
+    )
+
+    with anyio.fail_after(30):
+        checks = {c.name: c for c in await run_checks(settings)}
+
+    assert checks["store"].detail.startswith("Supabase REST API at http://127.0.0.1:1")
+    assert checks["supabase rest"].ok is False
+    assert "cannot be reached at http://127.0.0.1:1" in checks["supabase rest"].detail
+    assert checks["migrations"].ok is None
+    assert "postgres" not in checks
+    assert not (tmp_path / "postgres").exists()
+    assert all("anon-key-for-test" not in c.detail for c in checks.values())
+
+
 def test_a_printed_connection_string_has_its_password_masked() -> None:
     assert mask_url("postgresql://me:s3cret@db.example:5432/postgres") == "postgresql://me:***@db.example:5432/postgres"
     assert mask_url("redis://:s3cret@cache:6379/0") == "redis://:***@cache:6379/0"
