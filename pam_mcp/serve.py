@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+from types import FrameType
 from typing import Literal
 
 import uvicorn
 
+from pam_mcp.embedded import stop_all
 from pam_mcp.errors import ConfigurationError
 from pam_mcp.identity import SupabaseJwtVerifier
 from pam_mcp.ratelimit import Rate, RateLimiter, parse_rate
@@ -48,12 +52,27 @@ def make_app(runtime: Runtime, *, key_prefix: str = "pam:rl") -> App:
     )
 
 
+def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM/SIGHUP on stdio: stop the embedded servers, then exit.
+
+    MCP clients send SIGTERM when the server has not exited soon after they close stdin
+    (the SDK after 2 s, desktop clients on quit). The stdio transport reads stdin in a
+    thread that cancellation cannot interrupt, so unwinding could hang; and dying without
+    clean-up would leave the embedded PostgreSQL running, with pgserver believing a dead
+    process still uses it. Committed calls are safe: each call is its own transaction.
+    """
+    stop_all()
+    os._exit(128 + signum)
+
+
 async def serve(settings: Settings, transport: Literal["stdio", "http"], host: str, port: int) -> None:
     verifier = SupabaseJwtVerifier.from_settings(settings) if transport == "http" else None
     async with open_runtime(settings) as runtime:
         app = make_app(runtime)
         if transport == "stdio":
             app.stdio_user = await stdio_user(runtime)
+            for signum in (signal.SIGTERM, signal.SIGHUP):
+                signal.signal(signum, _exit_on_signal)
             await build_server(app).run_stdio_async()
             return
         issuer = f"{settings.supabase_url.rstrip('/')}/auth/v1" if settings.supabase_url else None

@@ -15,6 +15,6 @@ fi
 stamp=.venv/.pam-mcp-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]' >&2
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]' >&2
   touch "$stamp"
 fi

@@ -65,4 +65,5 @@ async def test_a_thousand_concurrent_calls_to_four_server_processes_admit_exactl
     assert outcomes == {ADMITTED: LIMIT, REFUSED: CALLS - LIMIT}
     assert after.is_error
     assert RATE_LIMITED.match(text_of(after)), text_of(after)
-    assert elapsed < 30, f"{CALLS} calls took {elapsed:.1f} s"
+    # About 5 s on an idle 2-core machine; the bound leaves room for a loaded CI runner.
+    assert elapsed < 40, f"{CALLS} calls took {elapsed:.1f} s"

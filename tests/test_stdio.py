@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -88,8 +90,9 @@ def text_of(result: CallToolResult) -> str:
 
 def structured(result: CallToolResult) -> dict[str, Any]:
     assert not result.is_error, text_of(result)
-    assert result.structured_content is not None
-    return result.structured_content
+    content: dict[str, Any] | None = result.structured_content
+    assert content is not None
+    return content
 
 
 def resource_json(contents: list[Any]) -> Any:
@@ -100,11 +103,20 @@ def resource_json(contents: list[Any]) -> Any:
 
 @pytest.fixture
 def child_stderr(tmp_path: Path) -> Iterator[TextIO]:
-    """Where the child's stderr goes (its logs); shown when a test fails."""
-    path = tmp_path / "server-stderr.log"
-    with path.open("w", encoding="utf-8") as sink:
+    """Where the child's stderr (its logs) goes: ``server-stderr.log`` in the test's tmp_path."""
+    with (tmp_path / "server-stderr.log").open("w", encoding="utf-8") as sink:
         yield sink
-    sys.stderr.write(f"--- server stderr ({path}) ---\n{path.read_text(encoding='utf-8')[-4000:]}\n")
+
+
+@contextmanager
+def show_on_failure(sink: TextIO) -> Iterator[None]:
+    """Print the child's stderr when the block fails, so a dead server explains itself."""
+    path = Path(sink.name)
+    try:
+        yield
+    except BaseException:
+        sys.stderr.write(f"--- the server's stderr ({path}) ---\n{path.read_text(encoding='utf-8')[-6000:]}\n")
+        raise
 
 
 async def drain(stream: ByteReceiveStream | None, sink: bytearray) -> None:
@@ -184,6 +196,11 @@ def embedded_redis_pid(data_dir: Path) -> int | None:
         return None
 
 
+def has_exited(pidfd: int) -> bool:
+    """A pidfd turns readable when its process exits."""
+    return bool(select.select([pidfd], [], [], 0)[0])
+
+
 async def wait_until_gone(pid: int, seconds: float) -> bool:
     """True once process ``pid`` has exited (awaited on a pidfd), False if it outlives ``seconds``."""
     try:
@@ -191,6 +208,8 @@ async def wait_until_gone(pid: int, seconds: float) -> bool:
     except ProcessLookupError:
         return True
     try:
+        if has_exited(fd):
+            return True
         with anyio.move_on_after(seconds):
             await anyio.wait_readable(fd)
             return True
@@ -206,11 +225,21 @@ async def stop_leftovers(data_dir: Path) -> list[str]:
         ("postgres", postmaster_pid(data_dir), signal.SIGINT),  # SIGINT: PostgreSQL's fast shutdown
         ("redis", embedded_redis_pid(data_dir), signal.SIGTERM),
     ):
-        if pid is None or await wait_until_gone(pid, 0):
+        if pid is None:
             continue
-        left.append(f"{name} (pid {pid})")
-        os.kill(pid, sig)
-        await wait_until_gone(pid, 20)
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue
+        try:
+            if has_exited(fd):
+                continue
+            left.append(f"{name} (pid {pid})")
+            signal.pidfd_send_signal(fd, sig)
+            with anyio.move_on_after(20):
+                await anyio.wait_readable(fd)
+        finally:
+            os.close(fd)
     return left
 
 
@@ -243,7 +272,7 @@ async def test_a_configured_server_serves_pam_user_id_over_stdio(
         DATABASE_URL=database_url, REDIS_URL=redis_url, PAM_USER_ID=str(user), PAM_DATA_DIR=str(tmp_path / "data")
     )
     try:
-        with anyio.fail_after(60):
+        with show_on_failure(child_stderr), anyio.fail_after(60):
             async with Client(stdio_client(stdio_params(env), errlog=child_stderr), mode=mode) as client:
                 assert client.protocol_version == protocol
                 tools = (await client.list_tools()).tools
@@ -388,7 +417,7 @@ async def test_the_embedded_default_creates_one_local_user_and_keeps_its_data_ac
     expense = {"amount": "23.40", "category": "propane", "description": "gas bottle at Cobar", "spent_on": "2026-03-14"}
     march = {"start": "2026-03-01", "end": "2026-03-31", "include_items": True}
     try:
-        with anyio.fail_after(180):
+        with show_on_failure(child_stderr), anyio.fail_after(180):
             started = time.perf_counter()
             async with Client(stdio_client(params, errlog=child_stderr)) as client:
                 assert len((await client.list_tools()).tools) == 9
@@ -480,14 +509,6 @@ async def test_closing_stdin_stops_the_server_and_its_embedded_postgres_and_redi
     assert await wait_until_gone(redis, 10), "the embedded Redis outlived pam-mcp"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "product bug: pam-mcp has no SIGTERM handler, so the stop an MCP client escalates to "
-        "(the SDK after 2 s, Claude Desktop on quit) skips the clean-up and the embedded PostgreSQL keeps running"
-    ),
-)
 async def test_sigterm_from_the_client_still_stops_the_embedded_postgres(
     embedded_server: tuple[Process, Path, int, int],
 ) -> None:
@@ -495,5 +516,5 @@ async def test_sigterm_from_the_client_still_stops_the_embedded_postgres(
     proc.terminate()  # what the SDK's stdio client does when the server has not exited 2 s after stdin closed
     with anyio.fail_after(30):
         await proc.wait()
-    assert await wait_until_gone(postgres, 10), "the embedded PostgreSQL outlived pam-mcp after SIGTERM"
+    assert await wait_until_gone(postgres, 5), "the embedded PostgreSQL outlived pam-mcp after SIGTERM"
     assert not (data_dir / "postgres" / "postmaster.pid").exists()

@@ -1,0 +1,60 @@
+"""``python -m bench.echo_server --port N``: what ``pam-mcp serve --transport http`` runs, plus echo.
+
+Also ``floor``: a Redis PING and a PostgreSQL ``select 1`` on the server's own connections.
+
+The same runtime, App, guard and HTTP app as ``pam_mcp.serve.serve`` (stateless, JSON
+responses, Supabase bearer tokens), with one more tool, ``echo``, that touches no database:
+the yardstick PAM's tools are measured against on the same server and transport. Its
+limiter keys go under ``PAM_BENCH_KEY_PREFIX`` so the bench can delete them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+import anyio
+import uvicorn
+
+from pam_mcp.identity import SupabaseJwtVerifier
+from pam_mcp.runtime import open_runtime
+from pam_mcp.serve import make_app
+from pam_mcp.server import build_server
+from pam_mcp.settings import load_settings
+
+
+def echo(text: str) -> str:
+    return text
+
+
+async def main(port: int) -> None:
+    settings = load_settings()
+    verifier = SupabaseJwtVerifier.from_settings(settings)
+    async with open_runtime(settings) as runtime:
+        app = make_app(runtime, key_prefix=os.environ.get("PAM_BENCH_KEY_PREFIX", "pam:rl"))
+        server = build_server(app, verifier=verifier)
+        server.add_tool(echo, name="echo")
+        if runtime.db is None:
+            raise SystemExit("bench.echo_server measures the Postgres store: set DATABASE_URL")
+        pool = runtime.db._pool
+
+        async def floor() -> str:
+            """The floor inside the server: one Redis and one PostgreSQL round trip on its connections."""
+            await runtime.redis.ping()
+            await pool.fetchval("select 1")
+            return "ok"
+
+        # Behind the same guard as echo: (floor - echo) over HTTP is the floor in the server.
+        server.add_tool(floor, name="floor")
+        http_app = server.streamable_http_app(stateless_http=True, json_response=True, host="127.0.0.1")
+        config = uvicorn.Config(http_app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        await uvicorn.Server(config).serve()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    anyio.run(main, parser.parse_args().port)

@@ -1,0 +1,217 @@
+"""The table: every target as a ratio measured in the same run, and the numbers behind it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.overhead import TOOLS
+
+OVERHEAD_TARGET = 1.5  # what a PAM call adds over echo, in floors
+SCALE_TARGET = 1.5  # largest table over smallest
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**MISSED**"
+
+
+def verdicts(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per target: what was measured, the figure, the target, met or missed."""
+    rows: list[dict[str, Any]] = []
+    if "overhead" in r:
+        for transport, label in (("in_memory", "in memory"), ("http", "streamable HTTP")):
+            t = r["overhead"][transport]
+            floor, echo = t["floor"]["median_ms"], t["echo"]["median_ms"]
+            for tool in TOOLS:
+                added = t[tool]["median_ms"] - echo
+                ratio = added / floor
+                rows.append({
+                    "measure": f"{tool} over echo, {label}",
+                    "result": f"+{added:.2f} ms = {ratio:.2f}x floor ({floor:.2f} ms)",
+                    "target": f"<= {OVERHEAD_TARGET}x floor",
+                    "ratio": round(ratio, 2),
+                    "met": ratio <= OVERHEAD_TARGET,
+                })  # fmt: skip
+    if "limiter" in r:
+        cost = r["limiter"]["cost"]
+        ratio = cost["pam_mcp"]["median_ms"] / cost["limits_moving_window"]["median_ms"]
+        rows.append({
+            "measure": "limiter cost per call vs limits (moving window)",
+            "result": f"{cost['pam_mcp']['median_ms'] * 1000:.0f} vs "
+                      f"{cost['limits_moving_window']['median_ms'] * 1000:.0f} µs = {ratio:.2f}x",
+            "target": "<= 1.00x",
+            "ratio": round(ratio, 3),
+            "met": ratio <= 1.0,
+        })  # fmt: skip
+        admitted = r["limiter"]["admitted"]
+        limit, calls = r["limiter"]["limit"], r["limiter"]["concurrent_calls"]
+        for name, label in (("pam_mcp", "pam-mcp"), ("limits_moving_window", "limits")):
+            counts = admitted[name]
+            rows.append({
+                "measure": f"{label}: admitted of {calls:,} concurrent, limit {limit}",
+                "result": ", ".join(map(str, counts)),
+                "target": f"exactly {limit}" if name == "pam_mcp" else "(reference)",
+                "ratio": None,
+                "met": all(c == limit for c in counts) if name == "pam_mcp" else None,
+            })  # fmt: skip
+    if "scale" in r:
+        s = r["scale"]
+        timings, sizes = s["timings"], s["sizes"]
+        small, large = timings[_size_key(sizes[0])]["median_ms"], timings[_size_key(sizes[-1])]["median_ms"]
+        rows.append({
+            "measure": f"query_expenses, {sizes[-1]:,} rows vs {sizes[0]:,} rows in the table",
+            "result": f"{large:.2f} vs {small:.2f} ms = {large / small:.2f}x",
+            "target": f"<= {SCALE_TARGET}x",
+            "ratio": round(large / small, 3),
+            "met": large / small <= SCALE_TARGET,
+        })  # fmt: skip
+        tool, naive = timings["heavy_tool"]["median_ms"], timings["heavy_naive_python"]["median_ms"]
+        rows.append({
+            "measure": f"user with {s['heavy_rows_in_month']:,} rows: naive (fetch + sum in Python) vs the tool",
+            "result": f"{naive:.2f} vs {tool:.2f} ms = naive {naive / tool:.2f}x",
+            "target": "(reference)",
+            "ratio": round(naive / tool, 3),
+            "met": None,
+        })  # fmt: skip
+    if "throughput" in r and "calls_per_second" in r["throughput"]:
+        cps = r["throughput"]["calls_per_second"]
+        rows.append({
+            "measure": "mixed load over HTTP, 2 processes vs 1",
+            "result": f"{cps['2_processes']:.0f} vs {cps['1_process']:.0f} calls/s"
+                      f" = {cps['2_processes'] / cps['1_process']:.2f}x",
+            "target": "(reference)",
+            "ratio": round(cps["2_processes"] / cps["1_process"], 3),
+            "met": None,
+        })  # fmt: skip
+    if "start" in r and "cold_median_s" in r["start"]:
+        st = r["start"]
+        rows.append({
+            "measure": "start to first tools/list (stdio, embedded default): cold / warm",
+            "result": f"{st['cold_median_s']:.2f} s / {st['warm_median_s']:.2f} s",
+            "target": "(reference)",
+            "ratio": None,
+            "met": None,
+        })  # fmt: skip
+    return rows
+
+
+def _size_key(rows: int) -> str:
+    return f"rows_{rows // 1_000_000}m" if rows >= 1_000_000 else f"rows_{rows // 1_000}k"
+
+
+def _ms(summary: dict[str, Any]) -> str:
+    p99 = summary["p99_ms"]
+    return f"{summary['median_ms']:.2f} / " + ("-" if p99 is None else f"{p99:.2f}")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def render(r: dict[str, Any]) -> str:
+    meta = r["meta"]
+    out = [
+        f"## pam-mcp benchmarks ({'quick' if meta['quick'] else 'full'} run {meta['run_id']}, {meta['when']})",
+        "",
+        f"{meta['machine']} (1-min load average {meta['load_average_1min']['before']} before,"
+        f" {meta['load_average_1min']['after']} after), Python {meta['python']}, servers: {r.get('servers', '?')},"
+        f" {meta['seconds']:.0f} s."
+        " Every figure is a ratio of two things measured in the same run, interleaved.",
+        "",
+        "### Targets",
+        "",
+    ]
+    verdict_rows = []
+    for v in r["summary"]:
+        verdict = "-" if v["met"] is None else _met(v["met"])
+        verdict_rows.append([v["measure"], v["result"], v["target"], verdict])
+    out += _table(["Measure", "Result", "Target", "Verdict"], verdict_rows)
+
+    if "overhead" in r:
+        o = r["overhead"]
+        mem, http = o["in_memory"], o["http"]
+        rows = [
+            ["floor: Redis PING + PostgreSQL select 1 *", _ms(mem["floor"]), _ms(http["floor"]), "-"],
+            ["echo (same server, same guard)", _ms(mem["echo"]), _ms(http["echo"]), "0"],
+            ["echo (bare server, no guard)", _ms(mem["echo_unguarded"]), "-", "0"],
+        ] + [[tool, _ms(mem[tool]), _ms(http[tool]), str(o["transactions_per_call"][tool])] for tool in TOOLS]
+        out += ["", "### 1. Tool overhead through the SDK client (median / p99, ms)", ""]
+        out += _table(["Call", "In memory", "Streamable HTTP", "User transactions"], rows)
+        out += [
+            "",
+            "\\* in memory: on the store's own pool and the limiter's client; over HTTP: inside the server,"
+            " a `floor` tool minus echo (same guard). Target: (tool - echo) <= 1.5 x floor, medians.",
+        ]
+    if "limiter" in r:
+        c = r["limiter"]["cost"]
+        out += ["", "### 2. Limiter: one admitted call at 100/hour, same Redis and connections (median / p99, ms)", ""]
+        out += _table(
+            ["Call", "Cost"],
+            [
+                ["Redis PING (floor)", _ms(c["redis_ping"])],
+                ["pam-mcp (sliding log, one script)", _ms(c["pam_mcp"])],
+                ["limits MovingWindowRateLimiter (redis-py)", _ms(c["limits_moving_window"])],
+            ],
+        )
+    if "scale" in r:
+        s = r["scale"]
+        t = s["timings"]
+        out += [
+            "",
+            f"### 3. Scale: query_expenses for one month by category, {s['users']:,} users (median / p99, ms)",
+            "",
+        ]
+        rows = [
+            [
+                f"{size:,} rows in the table, user with {s['probe_rows_in_month']} rows in the month",
+                _ms(t[_size_key(size)]),
+            ]
+            for size in s["sizes"]
+        ]
+        heavy = s["heavy_rows_in_month"]
+        rows += [
+            [f"user with {heavy:,} rows: query_expenses through the SDK", _ms(t["heavy_tool"])],
+            [f"user with {heavy:,} rows: the store's SQL totals alone", _ms(t["heavy_store_sql"])],
+            [f"user with {heavy:,} rows: naive, fetch rows and sum in Python", _ms(t["heavy_naive_python"])],
+        ]
+        out += _table(["Query", "Latency"], rows)
+    if "throughput" in r and "calls_per_second" in r["throughput"]:
+        tp = r["throughput"]
+        out += [
+            "",
+            f"### 4. Throughput: mixed tool load over streamable HTTP, {tp['concurrency']} concurrent calls",
+            "",
+        ]
+        out += _table(
+            ["Server processes", "Calls/s", "Errors"],
+            [
+                ["1", f"{tp['calls_per_second']['1_process']:.0f}", str(tp["errors"]["1_process"])],
+                ["2", f"{tp['calls_per_second']['2_processes']:.0f}", str(tp["errors"]["2_processes"])],
+            ],
+        )
+    if "start" in r:
+        st = r["start"]
+        out += ["", "### 5. Start to the first answered tools/list (stdio, embedded PostgreSQL and Redis)", ""]
+        if "skipped" in st:
+            out.append(f"skipped: {st['skipped']}")
+        else:
+            out += _table(
+                ["Start", "Median", "Runs"],
+                [
+                    [
+                        "cold (empty data directory: initdb, migrations)",
+                        f"{st['cold_median_s']:.2f} s",
+                        _runs(st["cold_s"]),
+                    ],
+                    ["warm (existing data directory)", f"{st['warm_median_s']:.2f} s", _runs(st["warm_s"])],
+                ],
+            )
+            out += [
+                "",
+                f"Embedded PostgreSQL still running after the server exited: {st['postgres_left_running']} starts.",
+            ]
+    return "\n".join(out)
+
+
+def _runs(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
