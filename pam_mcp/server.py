@@ -164,7 +164,10 @@ def _guard(app: App, arguments: dict[str, frozenset[str]]) -> ServerMiddleware[A
                 return _error_result(str(exc))
             data = {"retry_after": round(exc.retry_after, 3)} if isinstance(exc, RateLimited) else None
             raise MCPError(code=-32000, message=str(exc), data=data) from None
-        unknown = sorted(set(params.get("arguments") or {}) - arguments.get(name, frozenset())) if is_tool else []
+        given = params.get("arguments") if is_tool else None
+        if given is not None and not isinstance(given, dict):
+            return _error_result(f"Invalid arguments for {name}: arguments must be a JSON object.")
+        unknown = sorted(set(given or {}) - arguments.get(name, frozenset()))
         if unknown and name in arguments:
             hint = (
                 " Tools act for the signed-in person; none takes a user id."

@@ -10,6 +10,8 @@ deleted at the end.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -47,14 +49,20 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_server_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server_dsn() -> Iterator[str]:
     url = os.environ.get("PAM_TEST_DATABASE_URL")
     if url:
         yield url
         return
-    server = start_postgres(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
-    yield server.dsn
-    server.stop()
+    # Not under pytest's basetemp: pgserver runs PostgreSQL as its own system user when the
+    # suite runs as root, and each new pytest run resets the basetemp root to mode 0700.
+    home = Path(tempfile.mkdtemp(prefix="pam-test-pg-"))
+    server = start_postgres(home, cleanup_mode="delete")
+    try:
+        yield server.dsn
+    finally:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 async def _admin(dsn: str, sql: str) -> None:

@@ -34,6 +34,8 @@ _CONNECTION_FAILURES: tuple[type[BaseException], ...] = (
     asyncpg.CrashShutdownError,
     asyncpg.QueryCanceledError,
     asyncpg.ConnectionFailureError,
+    # asyncpg's own state machine tripping over a connection the server just dropped.
+    asyncpg.InternalClientError,
 )
 
 

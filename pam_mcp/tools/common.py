@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pam_mcp.errors import InvalidInput
 from pam_mcp.store.base import Caller, Store
 
 
@@ -63,6 +64,8 @@ def first_of_month(day: dt.date) -> dt.date:
 
 
 def next_month(month: dt.date) -> dt.date:
+    if (month.year, month.month) == (dt.date.max.year, dt.date.max.month):
+        raise InvalidInput("Dates run out at 9999-12-31; use an earlier month.")
     return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 

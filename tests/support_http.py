@@ -1,0 +1,70 @@
+"""PAM over streamable HTTP in-process, for the reliability tests: a real server on loopback.
+
+The same approach as test_http.py (which owns its own copy): the server `pam-mcp serve
+--transport http` builds (stateless, JSON responses, Supabase HS256 bearer tokens), served
+by uvicorn on a socket that listens before uvicorn starts, so a client may connect at once
+and no readiness poll is needed.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
+
+import anyio
+import httpx2
+import uvicorn
+from mcp.client import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.server.mcpserver import MCPServer
+from mcp_types import CallToolResult, TextContent
+
+from pam_mcp.identity import SupabaseJwtVerifier
+from pam_mcp.server import App, build_server
+from tests.conftest import JWT_SECRET
+
+RATE_LIMITED = r"^Rate limit of \d+/\w+ reached; the next call is allowed in \d+ s\.$"
+JSON_RPC_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+
+
+def http_server(app: App) -> MCPServer[Any]:
+    """The server `pam-mcp serve --transport http` builds: Supabase HS256 tokens, no JWKS."""
+    return build_server(app, verifier=SupabaseJwtVerifier(secret=JWT_SECRET, supabase_url=None))
+
+
+@asynccontextmanager
+async def serving(server: MCPServer[Any]) -> AsyncIterator[str]:
+    """Serve ``server`` on a loopback port for the block; yields its /mcp URL."""
+    http_app = server.streamable_http_app(stateless_http=True, json_response=True, host="127.0.0.1")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(512)
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(http_app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+    userver = uvicorn.Server(config)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(partial(userver.serve, sockets=[sock]))
+            try:
+                yield f"http://127.0.0.1:{port}/mcp"
+            finally:
+                userver.should_exit = True
+    finally:
+        sock.close()
+
+
+@asynccontextmanager
+async def signed_in(url: str, token: str) -> AsyncIterator[Client]:
+    """An SDK client session carrying ``Authorization: Bearer <token>``."""
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        yield client
+
+
+def text_of(result: CallToolResult) -> str:
+    return " ".join(c.text for c in result.content if isinstance(c, TextContent))
