@@ -11,6 +11,7 @@ session ``SET ROLE`` anyway).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -116,6 +117,11 @@ class Database:
             ) from translate(exc)
         return cls(pool)
 
+    @property
+    def pool(self) -> asyncpg.Pool[Any]:
+        """The underlying pool, for measuring and admin tools: a user's data goes through ``as_user``."""
+        return self._pool
+
     async def close(self) -> None:
         await self._pool.close()
 
@@ -146,7 +152,10 @@ class Database:
                     await conn.execute("ROLLBACK")
                 except BaseException:
                     # A connection whose transaction state is unknown must never be reused.
-                    conn.terminate()
+                    # When the server dropped it, asyncpg has already detached it from us
+                    # and terminate() raises too; either way it is gone from the pool.
+                    with contextlib.suppress(Exception):
+                        conn.terminate()
                 raise
             try:
                 await conn.execute("COMMIT")
