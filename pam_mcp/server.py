@@ -374,36 +374,36 @@ async def _resource(app: App, produce: Callable[[ToolContext], Awaitable[T]], ur
         raise ResourceError("pam-mcp hit an internal error reading this resource.") from None
 
 
+def _reader(app: App, uri: str, produce: Callable[[ToolContext], Awaitable[BaseModel]]) -> Callable[[], Any]:
+    async def read() -> BaseModel:
+        return await _resource(app, produce, uri)
+
+    return read
+
+
 def _register_resources(server: MCPServer[Any], app: App) -> None:
     json_type = "application/json"
 
-    @server.resource("pam://profile", name="profile", title="Profile", mime_type=json_type,
-                     description="The user's profile: name, country, currency, RV.")  # fmt: skip
-    async def profile() -> resources.ProfileView:
-        return await _resource(app, resources.profile, "pam://profile")
-
-    @server.resource("pam://context", name="context", title="Context", mime_type=json_type,
-                     description="The same snapshot as get_context, for the latest session.")  # fmt: skip
-    async def context_view() -> context.ContextResult:
-        return await _resource(app, resources.context, "pam://context")
-
-    @server.resource("pam://guardrails", name="guardrails", title="Safety level", mime_type=json_type,
-                     description="The user's safety level.")  # fmt: skip
-    async def guardrails_view() -> resources.GuardrailsView:
-        return await _resource(app, resources.guardrails, "pam://guardrails")
-
-    @server.resource("pam://rate-limit", name="rate-limit", title="Rate limit", mime_type=json_type,
-                     description="Calls left in the current window (this read counts).")  # fmt: skip
-    async def rate_limit_view() -> resources.RateLimitView:
-        user = _tool_context(app).user
-        decision = await app.limiter.peek(str(user.id), GLOBAL_BUCKET, app.rate)
+    async def rate_limit(ctx: ToolContext) -> resources.RateLimitView:
+        decision = await app.limiter.peek(str(ctx.user.id), GLOBAL_BUCKET, app.rate)
         return resources.rate_limit(str(app.rate), decision)
 
-    @server.resource("pam://trips", name="trips", title="Recent trips", mime_type=json_type,
-                     description="The user's 10 most recent trips.")  # fmt: skip
-    async def trips_view() -> resources.TripsView:
-        return await _resource(app, resources.trips, "pam://trips")
+    static: list[tuple[str, str, str, Callable[[ToolContext], Awaitable[BaseModel]]]] = [
+        ("pam://profile", "Profile", "The user's profile: name, country, currency, RV.", resources.profile),
+        ("pam://context", "Context", "The same snapshot as get_context, for the latest session.", resources.context),
+        ("pam://guardrails", "Safety level", "The user's safety level.", resources.guardrails),
+        ("pam://rate-limit", "Rate limit", "Calls left in the current window (this read counts).", rate_limit),
+        ("pam://trips", "Recent trips", "The user's 10 most recent trips.", resources.trips),
+        ("pam://schema", "Database schema", "For developers: every table and view, its columns and access class.",
+         resources.schema),
+    ]  # fmt: skip
+    for uri, title, description, produce in static:
+        name = uri.removeprefix("pam://")
+        server.resource(uri, name=name, title=title, mime_type=json_type, description=description)(
+            _reader(app, uri, produce)
+        )
 
+    # Templates: each function's parameter is named as its URI variable, so they stay spelled out.
     @server.resource("pam://trips/{trip_id}", name="trip", title="One trip", mime_type=json_type,
                      description="One trip by id, with its stops.")  # fmt: skip
     async def trip_view(trip_id: str) -> trips.TripSummary:
@@ -418,11 +418,6 @@ def _register_resources(server: MCPServer[Any], app: App) -> None:
                      description="Spending in a month (YYYY-MM): totals, budgets, latest 100 items.")  # fmt: skip
     async def expenses_view(month: str) -> expenses.QueryExpensesResult:
         return await _resource(app, lambda ctx: resources.expenses(ctx, month), f"pam://expenses/{month}")
-
-    @server.resource("pam://schema", name="schema", title="Database schema", mime_type=json_type,
-                     description="For developers: every table and view, its columns and its access class.")  # fmt: skip
-    async def schema_view() -> resources.SchemaView:
-        return await _resource(app, resources.schema, "pam://schema")
 
 
 # -- assembly ------------------------------------------------------------------------------------
