@@ -38,7 +38,7 @@ async def main(port: int) -> None:
         server.add_tool(echo, name="echo")
         if runtime.db is None:
             raise SystemExit("bench.echo_server measures the Postgres store: set DATABASE_URL")
-        pool = runtime.db._pool
+        pool = runtime.db.pool
 
         async def floor() -> str:
             """The floor inside the server: one Redis and one PostgreSQL round trip on its connections."""

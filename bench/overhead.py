@@ -76,7 +76,7 @@ def tool_op(client: Client, name: str, arguments: dict[str, Any]) -> Op:
 
 
 def floor_op(db: Database, redis: Any) -> Op:
-    pool = db._pool  # the store's own pool: the same connections a tool call uses
+    pool = db.pool  # the store's own pool: the same connections a tool call uses
 
     async def op() -> None:
         await redis.ping()

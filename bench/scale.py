@@ -72,7 +72,7 @@ async def _load(db: Database, rows: int, probe: uuid.UUID, heavy: uuid.UUID | No
     records += [
         (rng.choice(users), rng.choice(AMOUNTS), rng.choice(CATEGORIES), rng.choice(days)) for _ in range(filler)
     ]
-    conn = await db._pool.acquire()
+    conn = await db.pool.acquire()
     try:
         await conn.copy_records_to_table(
             "expenses",
@@ -83,7 +83,7 @@ async def _load(db: Database, rows: int, probe: uuid.UUID, heavy: uuid.UUID | No
         )
         await conn.execute("analyze auth.users; analyze public.expenses; analyze public.budgets", timeout=600)
     finally:
-        await db._pool.release(conn)
+        await db.pool.release(conn)
 
 
 def naive_op(db: Database, user: uuid.UUID, first: dt.date, last: dt.date) -> Op:

@@ -15,15 +15,19 @@ limiter was built with ``fail_open=True``). No redis exception leaves this modul
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import itertools
 import logging
+import os
 import re
-import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
-from typing import Final
+from typing import Final, cast
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from pam_mcp.errors import LimiterUnavailable, RateLimited
 
@@ -142,6 +146,40 @@ def _load_script() -> str:
 
 
 _SCRIPT: Final = _load_script()
+_SCRIPT_SHA: Final = hashlib.sha1(_SCRIPT.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+# Bound on the cache of validated (identity, bucket) keys: one entry per active person and
+# bucket; past this it starts over rather than grow with every identity ever seen.
+_KEY_CACHE_SIZE: Final = 10_000
+
+
+def _process_tag() -> str:
+    # 48 random bits: the chance that two live processes share a tag is negligible.
+    return base64.urlsafe_b64encode(os.urandom(6)).decode("ascii")
+
+
+class _Members:
+    """Sorted-set members unique to each call: a per-process random tag and a counter.
+
+    Cheaper to make than a uuid4 and shorter to store and compare inside Redis (a small
+    sorted set is a flat list Redis scans). Two calls must never share a member, across
+    processes too, or two admissions would collapse into one entry; a forked child takes a
+    new tag so it cannot repeat its parent's sequence.
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._tag = _process_tag()
+        self._counter = itertools.count()
+
+    def next(self) -> str:
+        return f"{next(self._counter):x}.{self._tag}"
+
+
+_MEMBERS: Final = _Members()
 
 
 class RateLimiter:
@@ -157,14 +195,28 @@ class RateLimiter:
             raise ValueError("key_prefix must be a non-empty string without whitespace.")
         self._key_prefix = key_prefix
         self._fail_open = fail_open
-        # EVALSHA with a transparent SCRIPT LOAD on NOSCRIPT (e.g. after a Redis restart or
-        # SCRIPT FLUSH): the script text crosses the network once per server, not per call.
-        self._script = redis.register_script(_SCRIPT)
+        self._redis = redis
+        # redis-py leaves execute_command untyped; for EVALSHA of this script it returns the
+        # script's reply: one integer, or four.
+        self._execute = cast("Callable[..., Awaitable[int | list[int]]]", redis.execute_command)
+        # Keys already checked, so the checks run once per (identity, bucket), not per call.
+        self._keys: dict[tuple[str, str], str] = {}
         # Log an outage once when it starts and once when it ends, not on every call.
         self._outage = False
 
     def _key(self, identity: str, bucket: str) -> str:
         """The one place the Redis key format lives: ``<prefix>:<identity>:<bucket>``."""
+        try:
+            return self._keys[identity, bucket]
+        except (KeyError, TypeError):  # not seen yet, or not even hashable (refused below)
+            pass
+        key = self._checked_key(identity, bucket)
+        if len(self._keys) >= _KEY_CACHE_SIZE:
+            self._keys.clear()
+        self._keys[identity, bucket] = key
+        return key
+
+    def _checked_key(self, identity: str, bucket: str) -> str:
         if not isinstance(identity, str) or _KEY_PART_RE.fullmatch(identity) is None:
             raise ValueError(
                 "A rate-limit identity must be 1-128 characters of letters, digits, '_', '.' or '-' "
@@ -196,21 +248,27 @@ class RateLimiter:
         key = self._key(identity, bucket)
         if now_ms is not None and (isinstance(now_ms, bool) or not isinstance(now_ms, int) or now_ms < 0):
             raise ValueError(f"now_ms must be a non-negative integer of milliseconds, not {now_ms!r}.")
-        args = (
-            rate.limit,
-            rate.window_seconds * 1000,
-            uuid.uuid4().hex,
-            cost,
-            "" if now_ms is None else now_ms,
-        )
+        args: tuple[str | int, ...] = (key, rate.limit, rate.window_seconds * 1000, _MEMBERS.next() if cost else "")
+        if now_ms is not None:
+            args += (now_ms,)
         try:
-            reply = await self._script(keys=[key], args=args)
+            try:
+                # EVALSHA: the script text crosses the network once per Redis server, not per call.
+                reply = await self._execute("EVALSHA", _SCRIPT_SHA, 1, *args)
+            except NoScriptError:
+                # Redis forgot it (a restart, SCRIPT FLUSH, a failover): load it once, retry.
+                await self._redis.script_load(_SCRIPT)
+                reply = await self._execute("EVALSHA", _SCRIPT_SHA, 1, *args)
         except (RedisError, OSError) as exc:
             return self._unavailable(exc, rate)
         if self._outage:
             self._outage = False
             logger.info("Rate limiter: Redis answers again; limits are enforced.")
-        allowed, remaining, retry_after_ms, reset_ms = (int(x) for x in reply)
+        if isinstance(reply, int):  # admitted and recorded: the script sends only `remaining`
+            return Decision(
+                allowed=True, remaining=reply, reset_after_seconds=float(rate.window_seconds), limit=rate.limit
+            )
+        allowed, remaining, retry_after_ms, reset_ms = reply
         return Decision(
             allowed=allowed == 1,
             remaining=remaining,

@@ -16,9 +16,11 @@ from typing import Any, Protocol
 
 from pam_mcp.store.records import (
     CalendarRecord,
+    ContextSnapshot,
     ExpenseGrouping,
     ExpenseGroupRow,
     ExpenseRecord,
+    ExpenseReport,
     MessageRecord,
     NewExpense,
     NewTrip,
@@ -62,6 +64,10 @@ class Store(Protocol):
         self, user: Caller, start: dt.date, end: dt.date, categories: Sequence[str] | None,
         after: tuple[dt.date, uuid.UUID] | None, limit: int,
     ) -> list[ExpenseRecord]: ...  # fmt: skip
+    async def expense_report(
+        self, user: Caller, start: dt.date, end: dt.date, categories: Sequence[str] | None,
+        group_by: ExpenseGrouping,
+    ) -> ExpenseReport: ...  # fmt: skip
     async def budgets(self, user: Caller) -> dict[str, Decimal]: ...
     async def profile(self, user: Caller) -> ProfileRecord | None: ...
     async def session(self, user: Caller, session_id: uuid.UUID) -> SessionRecord: ...
@@ -79,4 +85,8 @@ class Store(Protocol):
     async def insert_safety_event(
         self, user: Caller, event_type: str, severity: str, details: dict[str, Any]
     ) -> uuid.UUID: ...
+    async def context_snapshot(
+        self, user: Caller, session_id: uuid.UUID | None, message_limit: int, month_start: dt.date,
+        month_end: dt.date, now: dt.datetime,
+    ) -> ContextSnapshot: ...  # fmt: skip
     async def schema(self, user: Caller) -> list[TableInfo]: ...

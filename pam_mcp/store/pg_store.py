@@ -9,6 +9,7 @@ RLS is what enforces it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
@@ -19,9 +20,11 @@ from pam_mcp.store.base import Caller
 from pam_mcp.store.postgres import Database
 from pam_mcp.store.records import (
     CalendarRecord,
+    ContextSnapshot,
     ExpenseGrouping,
     ExpenseGroupRow,
     ExpenseRecord,
+    ExpenseReport,
     MessageRecord,
     NewExpense,
     NewTrip,
@@ -33,7 +36,7 @@ from pam_mcp.store.records import (
     TableInfo,
     TripRecord,
 )
-from pam_mcp.store.supabase_functions import MAX_CONTEXT_BYTES, merged_session, table_info
+from pam_mcp.store.supabase_functions import MAX_CONTEXT_BYTES, context_snapshot, merged_session, table_info
 
 _TRIP_COLUMNS = "id, title, started_at, ended_at, route, stops, notes, distance_km, created_at"
 _EXPENSE_COLUMNS = "id, amount, category, description, spent_on, trip_id"
@@ -162,6 +165,42 @@ class PostgresStore:
                 group_by,
             )
         return [ExpenseGroupRow.model_validate(_dict(r)) for r in rows if r["count"] or group_by == "none"]
+
+    async def expense_report(
+        self,
+        user: Caller,
+        start: dt.date,
+        end: dt.date,
+        categories: Sequence[str] | None,
+        group_by: ExpenseGrouping,
+    ) -> ExpenseReport:
+        """The groups, the budgets and (when a budget needs them) the category totals: one statement."""
+        # Part 2 runs only when the groups are not already by category and some budget covers a
+        # category asked for; the planner checks that once, before calling the function.
+        async with self.db.as_user(user.id) as tx:
+            rows = await tx.fetch(
+                "select 0 as part, g.key, g.total, g.count from public.expense_summary($1, $2, $3, $4) as g"
+                " union all"
+                " select 1, b.category, b.monthly_limit, null from public.budgets as b where b.user_id = $5"
+                " union all"
+                " select 2, c.key, c.total, c.count from public.expense_summary($1, $2, $3, 'category') as c"
+                " where $4 <> 'category' and exists (select 1 from public.budgets as b where b.user_id = $5"
+                " and ($3::text[] is null or b.category = any ($3::text[])))"
+                " order by part, key",
+                start,
+                end,
+                list(categories) if categories else None,
+                group_by,
+                user.id,
+            )
+        wanted = [r for r in rows if r["part"] == 0 and (r["count"] or group_by == "none")]
+        groups = [ExpenseGroupRow.model_validate(_dict(r)) for r in wanted]
+        by_category = [ExpenseGroupRow.model_validate(_dict(r)) for r in rows if r["part"] == 2 and r["count"]]
+        return ExpenseReport(
+            groups=groups,
+            budgets={r["key"]: r["total"] for r in rows if r["part"] == 1},
+            by_category=groups if group_by == "category" else by_category,
+        )
 
     async def expense_page(
         self,
@@ -296,6 +335,29 @@ class PostgresStore:
                 details,
             )
         return uuid.UUID(str(event_id))
+
+    # -- get_context -----------------------------------------------------------------------
+    async def context_snapshot(
+        self,
+        user: Caller,
+        session_id: uuid.UUID | None,
+        message_limit: int,
+        month_start: dt.date,
+        month_end: dt.date,
+        now: dt.datetime,
+    ) -> ContextSnapshot:
+        # One function call, one statement: get_context's nine reads in one round trip. Read as
+        # text so money keeps its digits (the jsonb codec would turn numbers into floats).
+        async with self.db.as_user(user.id) as tx:
+            text = await tx.fetchval(
+                "select public.context_snapshot($1, $2, $3, $4, $5)::text",
+                session_id,
+                message_limit,
+                month_start,
+                month_end,
+                now,
+            )
+        return context_snapshot(json.loads(text, parse_float=Decimal), session_id)
 
     # -- schema (for developers) ------------------------------------------------------------
     async def schema(self, user: Caller) -> list[TableInfo]:

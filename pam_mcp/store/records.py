@@ -123,3 +123,39 @@ class TableInfo(Record):
     access_class: str
     description: str
     columns: list[ColumnInfo]
+
+
+class TripBrief(Record):
+    """A trip without its route and stops: what a summary shows, counted in SQL."""
+
+    id: uuid.UUID
+    title: str | None
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    distance_km: Decimal | None
+    stop_count: int
+    route_points: int
+
+
+class ContextSnapshot(Record):
+    """Everything get_context reads, from one statement (``public.context_snapshot``)."""
+
+    profile: ProfileRecord | None
+    session: SessionRecord | None
+    messages: list[MessageRecord]  # the session's latest, oldest first
+    spending: list[ExpenseGroupRow]  # the month's totals by category, ordered by category
+    budgets: dict[str, Decimal]  # monthly limit by category
+    month_saved: Decimal
+    latest_trip: TripBrief | None
+    upcoming_events: list[CalendarRecord]
+    safety_level: SafetyLevel
+
+
+class ExpenseReport(Record):
+    """Spending totals and the budgets to hold them against, read in one transaction."""
+
+    groups: list[ExpenseGroupRow]  # as asked for (category, month, week, day or none)
+    budgets: dict[str, Decimal]  # every budget of the user, monthly limit by category
+    # The totals by category, for the budgets: the groups themselves when grouped by category;
+    # otherwise read only when a budget covers one of the categories asked for (else empty).
+    by_category: list[ExpenseGroupRow]

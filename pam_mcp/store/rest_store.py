@@ -19,6 +19,7 @@ sleeps. Multi-statement operations are the SQL functions the Postgres store call
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -45,9 +46,11 @@ from pam_mcp.errors import (
 from pam_mcp.store.base import Caller
 from pam_mcp.store.records import (
     CalendarRecord,
+    ContextSnapshot,
     ExpenseGrouping,
     ExpenseGroupRow,
     ExpenseRecord,
+    ExpenseReport,
     MessageRecord,
     NewExpense,
     NewTrip,
@@ -59,7 +62,13 @@ from pam_mcp.store.records import (
     TableInfo,
     TripRecord,
 )
-from pam_mcp.store.supabase_functions import MAX_CONTEXT_BYTES, merged_session, table_info
+from pam_mcp.store.supabase_functions import (
+    MAX_CONTEXT_BYTES,
+    context_snapshot,
+    merged_session,
+    plain_json,
+    table_info,
+)
 from pam_mcp.store.supabase_session import SIGN_IN_AGAIN, UNREACHABLE, SupabaseSession
 
 log = logging.getLogger(__name__)
@@ -109,19 +118,8 @@ def rest_error(status: int, payload: Any) -> PamError:
     return PamError("The database could not complete the request; nothing was saved.")
 
 
-def _plain(value: Any) -> Any:
-    """A JSON document as json.loads gives it (floats), for jsonb columns read with exact numbers."""
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _with_documents(row: Row, *fields: str) -> Row:
-    return {**row, **{f: _plain(row[f]) for f in fields if f in row}}
+    return {**row, **{f: plain_json(row[f]) for f in fields if f in row}}
 
 
 def _next_month(month: dt.date) -> dt.date:
@@ -302,6 +300,29 @@ class RestStore:
         )
         return [ExpenseGroupRow.model_validate(r) for r in rows if r["count"] or group_by == "none"]
 
+    async def expense_report(
+        self,
+        user: Caller,
+        start: dt.date,
+        end: dt.date,
+        categories: Sequence[str] | None,
+        group_by: ExpenseGrouping,
+    ) -> ExpenseReport:
+        """The groups and the budgets as two requests in flight together; category totals only when needed."""
+        # Both outcomes are collected before either error is raised: no request is left unawaited.
+        groups, budgets = await asyncio.gather(
+            self.expense_groups(user, start, end, categories, group_by), self.budgets(user), return_exceptions=True
+        )
+        if isinstance(groups, BaseException):
+            raise groups
+        if isinstance(budgets, BaseException):
+            raise budgets
+        by_category = groups
+        if group_by != "category":
+            needed = any(c in categories for c in budgets) if categories else bool(budgets)
+            by_category = await self.expense_groups(user, start, end, categories, "category") if needed else []
+        return ExpenseReport(groups=groups, budgets=budgets, by_category=by_category)
+
     async def expense_page(
         self,
         user: Caller,
@@ -435,6 +456,32 @@ class RestStore:
         body = to_jsonable_python({"event_type": event_type, "severity": severity, "details": details})
         rows = await self._rows(client.from_("safety_events").insert(body).select("id").request)
         return uuid.UUID(str(rows[0]["id"]))
+
+    # -- get_context -----------------------------------------------------------------------
+    async def context_snapshot(
+        self,
+        user: Caller,
+        session_id: uuid.UUID | None,
+        message_limit: int,
+        month_start: dt.date,
+        month_end: dt.date,
+        now: dt.datetime,
+    ) -> ContextSnapshot:
+        # One request: get_context's nine reads as one function, one transaction.
+        doc = await self._rpc(
+            user,
+            "context_snapshot",
+            {
+                "p_session_id": session_id,
+                "p_message_limit": message_limit,
+                "p_month_start": month_start,
+                "p_month_end": month_end,
+                "p_now": now,
+            },
+        )
+        if not isinstance(doc, dict):
+            raise PamError("The database could not complete the request; nothing was saved.")
+        return context_snapshot(doc, session_id)
 
     # -- schema (for developers) ------------------------------------------------------------
     async def schema(self, user: Caller) -> list[TableInfo]:

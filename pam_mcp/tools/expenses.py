@@ -12,12 +12,13 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from pam_mcp.store.records import ExpenseGrouping, ExpenseRecord, NewExpense
+from pam_mcp.store.records import ExpenseGrouping, ExpenseGroupRow, ExpenseRecord, NewExpense
 from pam_mcp.tools.common import ClientRef, Input, Money, Output, ToolContext, first_of_month, next_month
 
 ExpenseCategory = Literal[
@@ -110,6 +111,37 @@ def _months_touched(start: dt.date, end: dt.date) -> int:
     return (end.year - start.year) * 12 + end.month - start.month + 1
 
 
+def totals(groups: Sequence[ExpenseGroupRow]) -> tuple[Decimal, int]:
+    """The total spent and the number of expenses over a set of groups."""
+    return sum((g.total for g in groups), Decimal("0.00")), sum(g.count for g in groups)
+
+
+def budget_lines(
+    budgets: Mapping[str, Decimal], by_category: Sequence[ExpenseGroupRow], start: dt.date, end: dt.date
+) -> list[BudgetLine]:
+    """Each budget against what was spent in its category from ``start`` to ``end``.
+
+    The one place budget lines are computed (query_expenses and get_context both show them).
+    """
+    spent = {g.key: g.total for g in by_category}
+    months = _months_touched(start, end)
+    lines: list[BudgetLine] = []
+    for category, monthly in sorted(budgets.items()):
+        limit = monthly * months
+        used = spent.get(category, Decimal("0.00"))
+        lines.append(
+            BudgetLine(
+                category=category,
+                spent=used,
+                budget=limit,
+                remaining=limit - used,
+                percent_used=round(float(used / limit * 100), 1),
+                over_budget=used > limit,
+            )
+        )
+    return lines
+
+
 def _fingerprint(start: dt.date, end: dt.date, categories: list[str] | None) -> str:
     raw = f"{start}|{end}|{','.join(sorted(categories or []))}"
     return hashlib.sha256(raw.encode()).hexdigest()[:12]
@@ -149,9 +181,9 @@ async def log_expense(ctx: ToolContext, args: LogExpenseInput) -> LogExpenseResu
     )
     month = first_of_month(record.spent_on)
     month_end = next_month(month) - dt.timedelta(days=1)
-    groups = await ctx.store.expense_groups(ctx.user, month, month_end, [record.category], "none")
-    spent = groups[0].total if groups else record.amount
-    budget = (await ctx.store.budgets(ctx.user)).get(record.category)
+    report = await ctx.store.expense_report(ctx.user, month, month_end, [record.category], "none")
+    spent = report.groups[0].total if report.groups else record.amount
+    budget = report.budgets.get(record.category)
     return LogExpenseResult(
         expense=_item(record),
         duplicate=duplicate,
@@ -170,35 +202,14 @@ async def query_expenses(ctx: ToolContext, args: QueryExpensesInput) -> QueryExp
         raise ValueError(f"the range is longer than {MAX_RANGE_DAYS} days; query a shorter period")
     categories: list[str] | None = list(args.categories) if args.categories else None
 
-    groups = await ctx.store.expense_groups(ctx.user, start, end, categories, args.group_by)
-    total = sum((g.total for g in groups), Decimal("0.00"))
-    count = sum(g.count for g in groups)
-
-    budgets = await ctx.store.budgets(ctx.user)
+    # One transaction: the groups, the budgets and, when a budget needs them, the category totals.
+    report = await ctx.store.expense_report(ctx.user, start, end, categories, args.group_by)
+    groups = report.groups
+    total, count = totals(groups)
+    budgets = report.budgets
     if categories:
         budgets = {k: v for k, v in budgets.items() if k in categories}
-    lines: list[BudgetLine] = []
-    if budgets:
-        by_category = (
-            groups
-            if args.group_by == "category"
-            else await ctx.store.expense_groups(ctx.user, start, end, categories, "category")
-        )
-        spent = {g.key: g.total for g in by_category}
-        months = _months_touched(start, end)
-        for category, monthly in sorted(budgets.items()):
-            limit = monthly * months
-            used = spent.get(category, Decimal("0.00"))
-            lines.append(
-                BudgetLine(
-                    category=category,
-                    spent=used,
-                    budget=limit,
-                    remaining=limit - used,
-                    percent_used=round(float(used / limit * 100), 1),
-                    over_budget=used > limit,
-                )
-            )
+    lines = budget_lines(budgets, report.by_category, start, end)
 
     result = QueryExpensesResult(
         start=start,
