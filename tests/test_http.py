@@ -9,50 +9,26 @@ data through any tool or resource.
 
 from __future__ import annotations
 
-import os
-import re
-import socket
-import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from functools import partial
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import anyio
 import httpx2
 import pytest
-import uvicorn
-from anyio.abc import Process
 from mcp import MCPError
 from mcp.client import Client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.server.mcpserver import MCPServer
-from mcp_types import CallToolResult, TextContent, TextResourceContents
+from mcp_types import TextResourceContents
 
-from pam_mcp.identity import SupabaseJwtVerifier
-from pam_mcp.server import App, build_server
+from pam_mcp.server import App
 from pam_mcp.store.postgres import Database
-from tests.conftest import JWT_SECRET, NewUser, mint_token
+from tests.conftest import NewUser, mint_token
+from tests.support_http import JSON_RPC_HEADERS, RATE_LIMITED, Mode, http_server, serving, signed_in, text_of
+from tests.support_process import TOOL_NAMES, delete_limiter_keys, serve_env, serve_processes
 
 pytestmark = pytest.mark.anyio
 
-Mode = Literal["auto", "legacy"]
 MODES: list[Mode] = ["legacy", "auto"]  # auto negotiates 2026-07-28 with this SDK
-ALL_TOOLS = {
-    "log_trip",
-    "record_saving",
-    "get_context",
-    "check_guardrails",
-    "query_expenses",
-    "log_expense",
-    "set_guardrails",
-    "update_context",
-    "log_message",
-}
-RATE_LIMITED = re.compile(r"^Rate limit of \d+/\w+ reached; the next call is allowed in \d+ s\.$")
-JSON_RPC_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 TRIP = {
     "started_at": "2025-05-01T08:00:00+09:30",
     "ended_at": "2025-05-01T14:30:00+09:30",
@@ -62,55 +38,7 @@ TRIP = {
 }
 
 
-# -- serving ----------------------------------------------------------------------------------
-
-
-def http_server(app: App) -> MCPServer[Any]:
-    """The server `pam-mcp serve --transport http` builds: Supabase HS256 tokens, no JWKS."""
-    return build_server(app, verifier=SupabaseJwtVerifier(secret=JWT_SECRET, supabase_url=None))
-
-
-@asynccontextmanager
-async def serving(server: MCPServer[Any]) -> AsyncIterator[str]:
-    """Serve ``server`` on a loopback port for the block, as the serve command does; yields the URL.
-
-    The socket listens before uvicorn starts, so a client may connect at once: its request
-    waits in the backlog until the app is up, and no readiness poll is needed. It is made
-    with proto=IPPROTO_TCP because asyncio sets TCP_NODELAY on accepted connections only
-    then; with the default proto=0, Nagle and delayed ACKs add ~40 ms to every response.
-    """
-    http_app = server.streamable_http_app(stateless_http=True, json_response=True, host="127.0.0.1")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(http_app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
-    userver = uvicorn.Server(config)
-    try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(partial(userver.serve, sockets=[sock]))
-            try:
-                yield f"http://127.0.0.1:{port}/mcp"
-            finally:
-                userver.should_exit = True
-    finally:
-        sock.close()
-
-
-@asynccontextmanager
-async def signed_in(url: str, token: str, mode: Mode = "auto") -> AsyncIterator[Client]:
-    """An SDK client session carrying ``Authorization: Bearer <token>``."""
-    async with (
-        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
-        Client(streamable_http_client(url, http_client=http), mode=mode) as client,
-    ):
-        yield client
-
-
-def text_of(result: CallToolResult) -> str:
-    first = result.content[0]
-    assert isinstance(first, TextContent)
-    return first.text
+# -- helpers ----------------------------------------------------------------------------------
 
 
 async def call_ok(client: Client, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -125,91 +53,6 @@ async def owner_of(db: Database, table: str, row_id: str) -> uuid.UUID:
     async with db.as_owner() as tx:
         owner: uuid.UUID = await tx.fetchval(f"select user_id from public.{table} where id = $1", uuid.UUID(row_id))
     return owner
-
-
-# -- the serve command as a process -------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def serve_env(database_url: str, redis_url: str, data_dir: Path, rate: str) -> dict[str, str]:
-    """The machine's environment with pam-mcp's own variables replaced by the test's."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "REDIS_URL") and not key.startswith(("PAM_", "SUPABASE_"))
-    }
-    env |= {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SUPABASE_JWT_SECRET": JWT_SECRET,
-        "PAM_RATE_LIMIT": rate,
-        "PAM_DATA_DIR": str(data_dir),
-    }
-    return env
-
-
-async def _port_open(port: int) -> bool:
-    try:
-        with anyio.fail_after(0.5):
-            stream = await anyio.connect_tcp("127.0.0.1", port)
-    except (OSError, TimeoutError):
-        return False
-    await stream.aclose()
-    return True
-
-
-async def _stop(process: Process) -> None:
-    if process.returncode is None:
-        process.terminate()
-        with anyio.move_on_after(10, shield=True) as waited:
-            await process.wait()
-        if waited.cancelled_caught:
-            process.kill()
-            with anyio.fail_after(5, shield=True):
-                await process.wait()
-
-
-@asynccontextmanager
-async def serve_processes(
-    count: int, database_url: str, redis_url: str, data_dir: Path, *, rate: str, start_timeout: float = 30
-) -> AsyncIterator[list[str]]:
-    """Run ``count`` ``pam-mcp serve --transport http`` processes; yields their /mcp URLs.
-
-    Each waits (bounded) until its port accepts connections; all are terminated at the end,
-    whatever happens, with a bounded wait. A process that dies early fails with its stderr.
-    """
-    ports = [free_port() for _ in range(count)]
-    env = serve_env(database_url, redis_url, data_dir, rate)
-    processes: list[tuple[Process, Path]] = []
-    try:
-        for port in ports:
-            log = data_dir / f"serve-{port}.log"
-            cmd = [sys.executable, "-m", "pam_mcp", "serve", "--transport", "http", "--host", "127.0.0.1"]
-            with log.open("wb") as stderr:
-                process = await anyio.open_process([*cmd, "--port", str(port)], env=env, stderr=stderr)
-            processes.append((process, log))
-        with anyio.fail_after(start_timeout):
-            for port, (process, log) in zip(ports, processes, strict=True):
-                while not await _port_open(port):
-                    if process.returncode is not None:
-                        pytest.fail(f"pam-mcp serve exited with {process.returncode}:\n{log.read_text()}")
-                    await anyio.sleep(0.05)  # readiness poll of a starting process only
-        yield [f"http://127.0.0.1:{port}/mcp" for port in ports]
-    finally:
-        for process, _ in processes:
-            await _stop(process)
-
-
-async def delete_limiter_keys(redis_client: Any, user: uuid.UUID, prefix: str = "pam:rl") -> None:
-    keys = [key async for key in redis_client.scan_iter(match=f"{prefix}:{user}:*")]
-    if keys:
-        await redis_client.delete(*keys)
 
 
 # -- tokens ---------------------------------------------------------------------------------------
@@ -279,7 +122,7 @@ async def test_a_signed_in_user_sees_every_tool_and_every_call_acts_as_them(
 ) -> None:
     alice = await new_user()
     async with serving(http_server(make_app())) as url, signed_in(url, mint_token(alice), mode) as client:
-        assert {tool.name for tool in (await client.list_tools()).tools} == ALL_TOOLS
+        assert {tool.name for tool in (await client.list_tools()).tools} == TOOL_NAMES
 
         trip = await call_ok(client, "log_trip", TRIP)
         saving = await call_ok(
@@ -391,7 +234,8 @@ async def test_the_serve_command_answers_a_signed_in_call_and_refuses_a_call_wit
 ) -> None:
     alice = await new_user()
     try:
-        async with serve_processes(1, database_url, redis_url, tmp_path, rate="100/hour") as [url]:
+        env = serve_env(database_url, redis_url, tmp_path, PAM_RATE_LIMIT="100/hour")
+        async with serve_processes(1, env, tmp_path) as [url]:
             async with signed_in(url, mint_token(alice)) as client:
                 result = await call_ok(client, "set_guardrails", {"safety_level": "high"})
             async with httpx2.AsyncClient(timeout=30) as http:

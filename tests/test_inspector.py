@@ -20,10 +20,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,9 +29,9 @@ from typing import Any
 
 import anyio
 import pytest
-from anyio.abc import Process
 
-from tests.conftest import JWT_SECRET, NewUser, mint_token
+from tests.conftest import NewUser, mint_token
+from tests.support_process import SERVER_COMMAND, TOOL_NAMES, child_env, delete_limiter_keys, serve_env, serve_processes
 
 pytestmark = pytest.mark.anyio
 
@@ -42,18 +39,6 @@ ROOT = Path(__file__).resolve().parent.parent
 INSTALL_SCRIPT = ROOT / "scripts" / "install-inspector"
 INSTALL_TIMEOUT = 300
 CALL_TIMEOUT = 60  # one inspector run: Node start, server start, one request
-SERVER_COMMAND = [sys.executable, "-m", "pam_mcp"]
-TOOLS = {
-    "log_trip",
-    "record_saving",
-    "get_context",
-    "check_guardrails",
-    "query_expenses",
-    "log_expense",
-    "set_guardrails",
-    "update_context",
-    "log_message",
-}
 EMERGENCY = "There's smoke pouring out of the van and my husband collapsed, this is an emergency!"
 # Two inspector runs at once: each is a Node process plus (over stdio) a Python server.
 PARALLEL_RUNS = 2
@@ -155,14 +140,8 @@ def inspector_env(home: Path) -> dict[str, str]:
     The inspector keeps a catalog and OAuth state under ``~/.mcp-inspector``; a private HOME
     keeps the test from reading a developer's or writing into it.
     """
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.upper().startswith(("PAM_", "SUPABASE_")) and key.upper() not in ("DATABASE_URL", "REDIS_URL")
-    }
     home.mkdir(parents=True, exist_ok=True)
-    env["HOME"] = str(home)
-    return env
+    return child_env(HOME=str(home))
 
 
 Runner = Callable[..., Awaitable[Run]]
@@ -194,13 +173,6 @@ async def run_all(**runs: Awaitable[Run]) -> dict[str, Run]:
         for name, pending in runs.items():
             tg.start_soon(one, name, pending)
     return results
-
-
-async def delete_limiter_keys(redis_client: Any, user: uuid.UUID) -> None:
-    """The server processes count calls under the production prefix; leave the shared Redis clean."""
-    keys = [key async for key in redis_client.scan_iter(match=f"pam:rl:{user}:*")]
-    if keys:
-        await redis_client.delete(*keys)
 
 
 def tool_call(name: str, *pairs: str) -> list[str]:
@@ -264,7 +236,7 @@ async def every_tool_and_a_resource(call: Runner) -> None:
     context = (await call(*tool_call("get_context", "message_limit=5"))).structured()
 
     tools = first["listed"].result()["tools"]
-    assert {tool["name"] for tool in tools} == TOOLS
+    assert {tool["name"] for tool in tools} == TOOL_NAMES
     assert all(tool["outputSchema"]["type"] == "object" for tool in tools)
 
     trip = first["trip"].structured()
@@ -338,57 +310,12 @@ async def test_over_stdio_the_inspector_lists_and_calls_every_tool_and_reads_a_r
 # -- over streamable HTTP: a running server and a bearer token ------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-async def port_open(port: int) -> bool:
-    try:
-        with anyio.fail_after(0.5):
-            stream = await anyio.connect_tcp("127.0.0.1", port)
-    except (OSError, TimeoutError):
-        return False
-    await stream.aclose()
-    return True
-
-
-async def stop(process: Process) -> None:
-    if process.returncode is None:
-        process.terminate()
-        with anyio.move_on_after(10, shield=True) as waited:
-            await process.wait()
-        if waited.cancelled_caught:
-            process.kill()
-            with anyio.fail_after(5, shield=True):
-                await process.wait()
-
-
 @asynccontextmanager
 async def http_serve(database_url: str, redis_url: str, data_dir: Path) -> AsyncIterator[str]:
     """``pam-mcp serve --transport http`` on a free loopback port; yields its /mcp URL."""
-    port = free_port()
-    env = inspector_env(data_dir / "home") | {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SUPABASE_JWT_SECRET": JWT_SECRET,
-        "PAM_DATA_DIR": str(data_dir),
-    }
-    log = data_dir / "serve.log"
-    command = [*SERVER_COMMAND, "serve", "--transport", "http", "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("wb") as stderr:
-        process = await anyio.open_process(command, env=env, stderr=stderr)
-    try:
-        with anyio.fail_after(30):
-            while not await port_open(port):
-                if process.returncode is not None:
-                    pytest.fail(f"pam-mcp serve exited with {process.returncode}:\n{log.read_text()}")
-                await anyio.sleep(0.05)  # readiness poll of a starting process only
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        await stop(process)
+    env = inspector_env(data_dir / "home") | serve_env(database_url, redis_url, data_dir)
+    async with serve_processes(1, env, data_dir) as [url]:
+        yield url
 
 
 async def test_over_streamable_http_with_a_bearer_token_the_inspector_calls_every_tool_and_without_one_is_refused(

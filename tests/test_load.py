@@ -14,7 +14,6 @@ per-tool limit refuse calls during the run. What a person would notice is checke
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,7 +63,7 @@ async def _call(person: Person, client: Client, tool: str, arguments: dict[str, 
         assert content is not None
         return content
     text = text_of(result)
-    if re.match(RATE_LIMITED, text):
+    if RATE_LIMITED.match(text):
         person.refusals += 1
     else:
         person.unexpected.append(f"{tool}: {text}")

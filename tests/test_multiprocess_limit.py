@@ -18,7 +18,8 @@ import pytest
 from mcp.client import Client
 
 from tests.conftest import NewUser, mint_token
-from tests.test_http import RATE_LIMITED, delete_limiter_keys, serve_processes, signed_in, text_of
+from tests.support_http import RATE_LIMITED, signed_in, text_of
+from tests.support_process import delete_limiter_keys, serve_env, serve_processes
 
 pytestmark = pytest.mark.anyio
 
@@ -46,7 +47,10 @@ async def test_a_thousand_concurrent_calls_to_four_server_processes_admit_exactl
     try:
         async with (
             serve_processes(
-                PROCESSES, database_url, redis_url, tmp_path, rate=f"{LIMIT}/hour", start_timeout=60
+                PROCESSES,
+                serve_env(database_url, redis_url, tmp_path, PAM_RATE_LIMIT=f"{LIMIT}/hour"),
+                tmp_path,
+                start_timeout=60,
             ) as urls,
             AsyncExitStack() as stack,
         ):

@@ -31,25 +31,15 @@ from anyio.abc import ByteReceiveStream, Process
 from mcp import StdioServerParameters
 from mcp.client import Client
 from mcp.client.stdio import stdio_client
-from mcp_types import CallToolResult, TextContent, TextResourceContents
+from mcp_types import CallToolResult, TextResourceContents
 
 from pam_mcp.store.postgres import Database
 from tests.conftest import NewUser
+from tests.support_http import text_of
+from tests.support_process import SERVER_COMMAND, TOOL_NAMES, child_env
 
 pytestmark = pytest.mark.anyio
 
-SERVER_COMMAND = [sys.executable, "-m", "pam_mcp"]
-TOOLS = {
-    "log_trip",
-    "record_saving",
-    "get_context",
-    "check_guardrails",
-    "query_expenses",
-    "log_expense",
-    "set_guardrails",
-    "update_context",
-    "log_message",
-}
 TRIP: dict[str, Any] = {
     "title": "Broken Hill to Mildura",
     "started_at": "2026-03-01T08:00:00+10:30",
@@ -63,29 +53,8 @@ LEGACY_VERSION = "2025-11-25"
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def child_env(**settings: str) -> dict[str, str]:
-    """The parent's environment without any pam-mcp configuration, plus ``settings``.
-
-    PAM_TEST_* and every variable pam-mcp reads are removed, so the child sees exactly what
-    a desktop client's ``mcp.json`` entry would give it.
-    """
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.upper().startswith(("PAM_", "SUPABASE_")) and key.upper() not in ("DATABASE_URL", "REDIS_URL")
-    }
-    env.update(settings)
-    return env
-
-
 def stdio_params(env: Mapping[str, str]) -> StdioServerParameters:
     return StdioServerParameters(command=SERVER_COMMAND[0], args=SERVER_COMMAND[1:], env=dict(env))
-
-
-def text_of(result: CallToolResult) -> str:
-    content = result.content[0]
-    assert isinstance(content, TextContent)
-    return content.text
 
 
 def structured(result: CallToolResult) -> dict[str, Any]:
@@ -276,7 +245,7 @@ async def test_a_configured_server_serves_pam_user_id_over_stdio(
             async with Client(stdio_client(stdio_params(env), errlog=child_stderr), mode=mode) as client:
                 assert client.protocol_version == protocol
                 tools = (await client.list_tools()).tools
-                assert {tool.name for tool in tools} == TOOLS
+                assert {tool.name for tool in tools} == TOOL_NAMES
 
                 logged = structured(await client.call_tool("log_trip", TRIP))
                 trip_id = logged["trip_id"]
