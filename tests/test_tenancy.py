@@ -8,6 +8,7 @@ come from the database itself, so a new table without a sample row here fails th
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -49,6 +50,8 @@ SAMPLES: dict[str, dict[str, str]] = {
     "social_groups": {"name": "'Grey nomads'"},
     "social_posts": {"content": "'Sunset at Uluru'"},
 }
+# Rows users may read but not write: the trigger on pam_savings_events keeps the monthly totals.
+OWNER_MADE = {"pam_savings"}
 CATALOG_SAMPLES: dict[str, dict[str, str]] = {
     "budget_categories": {"name": "'test_category_{alpha}'"},
     "fuel_stations": {"name": "'Roadhouse'", "lat": "-31.9", "lon": "141.4"},
@@ -133,8 +136,13 @@ async def test_another_user_cannot_read_change_delete_or_forge_rows(
     alice, bob = await new_user(), await new_user()
     parents = await _parents(db, alice)
     owner_col = "id" if table == "profiles" else "user_id"
+    if table in OWNER_MADE:
+        async with db.as_owner() as tx:
+            row_id = await tx.fetchval(_insert_sql(table, {**SAMPLES[table], "user_id": "'{me}'"}, parents))
+    else:
+        async with db.as_user(alice) as tx:
+            row_id = await tx.fetchval(_insert_sql(table, SAMPLES[table], parents))
     async with db.as_user(alice) as tx:
-        row_id = await tx.fetchval(_insert_sql(table, SAMPLES[table], parents))
         before = await tx.fetchrow(f"select * from public.{table} where id = $1", row_id)
     assert before is not None
 
@@ -192,3 +200,33 @@ async def test_a_signed_in_user_cannot_write_catalog_or_service_tables(
     except Forbidden:
         seen = 0
     assert seen == (1 if classes[table] == "shared_read" else 0)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "update public.pam_savings set total_saved = 0",
+        "delete from public.pam_savings",
+        "insert into public.pam_savings (month, total_saved) values ('2026-01-01', 100)",
+        "update public.pam_savings_events set amount = 0.01",
+        "delete from public.pam_savings_events",
+        "update public.safety_events set severity = 'info'",
+        "delete from public.safety_events",
+    ],
+)
+async def test_a_user_cannot_rewrite_their_own_savings_or_safety_record(
+    db: Database, new_user: NewUser, sql: str
+) -> None:
+    """The guarantee pays out on a low month total: a user must not be able to lower it."""
+    alice = await new_user()
+    async with db.as_user(alice) as tx:
+        await tx.fetchrow("select * from public.record_saving(20, 'fuel', 'cheaper diesel', current_date, null)")
+        await tx.execute("insert into public.safety_events (event_type, severity) values ('emergency', 'warn')")
+    with pytest.raises(Forbidden):
+        async with db.as_user(alice) as tx:
+            await tx.execute(sql)
+    async with db.as_user(alice) as tx:
+        totals = await tx.fetch("select total_saved from public.pam_savings")
+        events = await tx.fetchval("select count(*) from public.pam_savings_events")
+    assert [r["total_saved"] for r in totals] == [Decimal("20.00")]
+    assert events == 1
