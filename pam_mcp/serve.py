@@ -53,7 +53,7 @@ def make_app(runtime: Runtime, *, key_prefix: str = "pam:rl") -> App:
 
 
 def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
-    """SIGTERM/SIGHUP on stdio: stop the embedded servers, then exit.
+    """SIGTERM/SIGHUP: stop the embedded servers, then exit.
 
     MCP clients send SIGTERM when the server has not exited soon after they close stdin
     (the SDK after 2 s, desktop clients on quit). The stdio transport reads stdin in a
@@ -67,12 +67,14 @@ def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
 
 async def serve(settings: Settings, transport: Literal["stdio", "http"], host: str, port: int) -> None:
     verifier = SupabaseJwtVerifier.from_settings(settings) if transport == "http" else None
+    # Before the embedded servers start, so a signal during start-up stops them too. Over
+    # HTTP uvicorn installs its own handlers once it runs, and shuts down gracefully.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _exit_on_signal)
     async with open_runtime(settings) as runtime:
         app = make_app(runtime)
         if transport == "stdio":
             app.stdio_user = await stdio_user(runtime)
-            for signum in (signal.SIGTERM, signal.SIGHUP):
-                signal.signal(signum, _exit_on_signal)
             await build_server(app).run_stdio_async()
             return
         issuer = f"{settings.supabase_url.rstrip('/')}/auth/v1" if settings.supabase_url else None

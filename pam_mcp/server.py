@@ -230,13 +230,12 @@ def _add_tool(
     async def handler(**kwargs: Any) -> BaseModel:
         try:
             args = input_model.model_validate(kwargs)  # cross-field rules run here
-            return await fn(_tool_context(app), args)
         except ValidationError as exc:
             raise ToolError(f"Invalid arguments: {_describe(exc)}") from None
-        except PamError as exc:
+        try:
+            return await fn(_tool_context(app), args)
+        except PamError as exc:  # written for people: a rule broken, not found, unavailable...
             raise ToolError(str(exc)) from None
-        except ValueError as exc:  # the tools' own rule violations, written for people
-            raise ToolError(f"Invalid arguments: {exc}") from None
         except Exception:
             log.exception("tool %s failed", name)
             raise ToolError("pam-mcp hit an internal error; nothing was saved. Try again.") from None

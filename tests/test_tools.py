@@ -541,3 +541,28 @@ async def test_money_comes_back_as_exact_decimal_strings(make_app: Callable[...,
         == Decimal(total["total"])
         == Decimal("0.30")
     )
+
+
+async def test_log_message_removes_card_numbers_from_its_metadata_too(
+    make_app: Callable[..., App], new_user: NewUser, db: Database
+) -> None:
+    user = await new_user()
+    async with session(make_app(user)) as client:
+        ses = await call(client, "update_context", {})
+        out = await call(
+            client,
+            "log_message",
+            {
+                "session_id": ses["session_id"],
+                "role": "user",
+                "content": "see the note",
+                "metadata": {"note": {"card": "4111 1111 1111 1111"}, "tags": ["pay 4111-1111-1111-1111"]},
+            },
+        )
+    async with db.as_owner() as tx:
+        stored = await tx.fetchval(
+            "select metadata::text from public.pam_messages where id = $1", uuid.UUID(out["message_id"])
+        )
+    assert out["redacted"] is True
+    assert "4111" not in stored
+    assert stored.count("[card number removed]") == 2

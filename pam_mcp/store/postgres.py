@@ -25,6 +25,7 @@ from pam_mcp.errors import DatabaseUnavailable
 from pam_mcp.store.translate import translate
 
 Record = asyncpg.Record
+ACQUIRE_TIMEOUT_SECONDS = 10
 
 
 async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
@@ -127,7 +128,8 @@ class Database:
 
     async def _acquire(self) -> asyncpg.pool.PoolConnectionProxy[Any]:
         try:
-            return await self._pool.acquire()
+            # Bounded: with every connection busy, a call fails clearly instead of queueing forever.
+            return await self._pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS)
         except Exception as exc:
             raise translate(exc) from None
 
@@ -144,6 +146,9 @@ class Database:
             try:
                 await conn.execute(begin)
             except Exception as exc:
+                # BEGIN may have run before set_config failed: end it here, not in the pool.
+                with contextlib.suppress(Exception):
+                    await conn.execute("ROLLBACK")
                 raise translate(exc) from None
             try:
                 yield UserTx(conn, user_id)

@@ -59,6 +59,11 @@ ClientRef = Annotated[
 ]
 
 
+def invalid(message: str) -> InvalidInput:
+    """A rule the arguments break, in the same words as a schema violation."""
+    return InvalidInput(f"Invalid arguments: {message}")
+
+
 def first_of_month(day: dt.date) -> dt.date:
     return day.replace(day=1)
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, JsonValue, WithJsonSchema, field_validator
 
 from pam_mcp.store.records import ProfileRecord, TripBrief
-from pam_mcp.tools.common import Input, Output, ToolContext, first_of_month, next_month
+from pam_mcp.tools.common import Input, Output, ToolContext, first_of_month, invalid, next_month
 from pam_mcp.tools.expenses import BudgetLine, budget_lines, totals
 from pam_mcp.tools.guardrail_rules import SafetyLevel
 from pam_mcp.tools.guardrails import redact
@@ -25,6 +25,7 @@ from pam_mcp.tools.trips import TripSummary
 
 MAX_CONTEXT_CHARS = 12_000
 MAX_MESSAGE_CHARS = 1_000
+MAX_FIELD_CHARS = 200
 TRUNCATED = "…[truncated]"
 # Any JSON value, spelled out: pydantic's JsonValue schema is `{}`, which strict clients
 # (the MCP Inspector's --strict) flag as unportable.
@@ -87,11 +88,20 @@ class ContextResult(Output):
 def _profile(p: ProfileRecord | None) -> ProfileOut | None:
     if p is None:
         return None
-    return ProfileOut(**p.model_dump(exclude={"preferences"}))
+    # Free-text fields have no length limit in the schema; clip them so the cap can hold.
+    fields = p.model_dump(exclude={"preferences"})
+    for name in ("display_name", "home_base", "timezone", "rv_type"):
+        if isinstance(fields.get(name), str):
+            fields[name] = _clip(fields[name], MAX_FIELD_CHARS)
+    return ProfileOut(**fields)
 
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - len(TRUNCATED)] + TRUNCATED
+
+
+def _clip_optional(text: str | None) -> str | None:
+    return None if text is None else _clip(text, MAX_FIELD_CHARS)
 
 
 def _fit(result: ContextResult) -> ContextResult:
@@ -116,11 +126,14 @@ def _fit(result: ContextResult) -> ContextResult:
     if dropped:
         notes.append(f"{dropped} later calendar event(s) left out")
     if size() > MAX_CONTEXT_CHARS and result.session_context:
-        result.session_context = {"_truncated": "session context too large; read it with the pam://context resource"}
+        result.session_context = {
+            "_truncated": "the session context is too large to include; trim it with update_context"
+        }
         notes.append("session context left out")
     if notes:
+        earlier = [result.truncation_note] if result.truncation_note else []
         result.truncated = True
-        result.truncation_note = "; ".join(notes) + f" to stay under {MAX_CONTEXT_CHARS} characters."
+        result.truncation_note = "; ".join(earlier + notes) + f" to stay under {MAX_CONTEXT_CHARS} characters."
     return result
 
 
@@ -165,7 +178,7 @@ async def get_context(ctx: ToolContext, args: GetContextInput) -> ContextResult:
         savings_this_month=guarantee_status(month, snap.month_saved, ctx.subscription_price, today),
         latest_trip=_trip(snap.latest_trip),
         upcoming_events=[
-            EventOut(title=e.title, starts_at=e.starts_at, ends_at=e.ends_at, location=e.location)
+            EventOut(title=e.title, starts_at=e.starts_at, ends_at=e.ends_at, location=_clip_optional(e.location))
             for e in snap.upcoming_events
         ],
         safety_level=snap.safety_level,
@@ -201,7 +214,7 @@ class UpdateContextResult(Output):
 
 async def update_context(ctx: ToolContext, args: UpdateContextInput) -> UpdateContextResult:
     if not args.facts and not args.remove and args.session_id is not None:
-        raise ValueError("give facts to merge or keys to remove")
+        raise invalid("give facts to merge or keys to remove")
     session = await ctx.store.merge_context(ctx.user, args.session_id, dict(args.facts), args.remove)
     return UpdateContextResult(
         session_id=session.id,
@@ -223,7 +236,22 @@ class LogMessageResult(Output):
     redacted: bool = Field(description="True when card, bank or tax numbers or credentials were removed before storing")
 
 
+def _redact_json(value: Any) -> tuple[Any, bool]:
+    """Every string inside a JSON value redacted, and whether any was."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        pairs = [(k, _redact_json(v)) for k, v in value.items()]
+        return {k: v for k, (v, _) in pairs}, any(changed for _, (_, changed) in pairs)
+    if isinstance(value, list):
+        items = [_redact_json(v) for v in value]
+        return [v for v, _ in items], any(changed for _, changed in items)
+    return value, False
+
+
 async def log_message(ctx: ToolContext, args: LogMessageInput) -> LogMessageResult:
     content, redacted = redact(args.content)
-    message = await ctx.store.insert_message(ctx.user, args.session_id, args.role, content, dict(args.metadata))
+    metadata, metadata_redacted = _redact_json(dict(args.metadata))
+    message = await ctx.store.insert_message(ctx.user, args.session_id, args.role, content, metadata)
+    redacted = redacted or metadata_redacted
     return LogMessageResult(message_id=message.id, session_id=message.session_id, redacted=redacted)

@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from pam_mcp.store.records import ExpenseGrouping, ExpenseGroupRow, ExpenseRecord, NewExpense
-from pam_mcp.tools.common import ClientRef, Input, Money, Output, ToolContext, first_of_month, next_month
+from pam_mcp.tools.common import ClientRef, Input, Money, Output, ToolContext, first_of_month, invalid, next_month
 
 ExpenseCategory = Literal[
     "fuel", "food", "campground", "maintenance", "entertainment", "propane", "utilities", "shopping",
@@ -158,16 +158,16 @@ def decode_cursor(cursor: str, fingerprint: str) -> tuple[dt.date, uuid.UUID]:
         after = (dt.date.fromisoformat(data["d"]), uuid.UUID(data["i"]))
         same_query = data["q"] == fingerprint
     except (ValueError, KeyError, TypeError, binascii.Error):
-        raise ValueError("cursor is not one this tool returned; omit it to start from the first page") from None
+        raise invalid("cursor is not one this tool returned; omit it to start from the first page") from None
     if not same_query:
-        raise ValueError("cursor belongs to a query with other dates or categories; omit it to start again")
+        raise invalid("cursor belongs to a query with other dates or categories; omit it to start again")
     return after
 
 
 async def log_expense(ctx: ToolContext, args: LogExpenseInput) -> LogExpenseResult:
     spent_on = args.spent_on or ctx.today()
     if spent_on > ctx.today() + dt.timedelta(days=1):
-        raise ValueError("spent_on is in the future; log expenses when they happen")
+        raise invalid("spent_on is in the future; log expenses when they happen")
     record, duplicate = await ctx.store.insert_expense(
         ctx.user,
         NewExpense(
@@ -197,9 +197,9 @@ async def query_expenses(ctx: ToolContext, args: QueryExpensesInput) -> QueryExp
     start = args.start or first_of_month(ctx.today())
     end = args.end or (next_month(first_of_month(start)) - dt.timedelta(days=1))
     if end < start:
-        raise ValueError("end is before start")
+        raise invalid("end is before start")
     if (end - start).days > MAX_RANGE_DAYS:
-        raise ValueError(f"the range is longer than {MAX_RANGE_DAYS} days; query a shorter period")
+        raise invalid(f"the range is longer than {MAX_RANGE_DAYS} days; query a shorter period")
     categories: list[str] | None = list(args.categories) if args.categories else None
 
     # One transaction: the groups, the budgets and, when a budget needs them, the category totals.

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from pam_mcp.tools.common import ClientRef, Input, Money, Output, ToolContext, first_of_month, next_month
+from pam_mcp.tools.common import ClientRef, Input, Money, Output, ToolContext, first_of_month, invalid, next_month
 
 SavingCategory = Literal["fuel", "campground", "food", "route", "maintenance", "other"]
 
@@ -85,7 +85,7 @@ def guarantee_status(month: dt.date, total: Decimal, price: Decimal, today: dt.d
 async def record_saving(ctx: ToolContext, args: RecordSavingInput) -> RecordSavingResult:
     saved_on = args.saved_on or ctx.today()
     if saved_on > ctx.today() + dt.timedelta(days=1):
-        raise ValueError("saved_on is in the future; record savings when they happen")
+        raise invalid("saved_on is in the future; record savings when they happen")
     outcome = await ctx.store.record_saving(
         ctx.user, args.amount, args.category, args.description, saved_on, args.client_ref
     )
