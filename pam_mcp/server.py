@@ -37,7 +37,7 @@ from pam_mcp.identity import InvalidToken, SupabaseJwtVerifier
 from pam_mcp.ratelimit import Rate, RateLimiter
 from pam_mcp.store.base import Caller, Store
 from pam_mcp.tools import context, expenses, guardrails, savings, trips
-from pam_mcp.tools.common import ToolContext, utc_now
+from pam_mcp.tools.common import ToolContext, ZoneCache, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ class App:
     stdio_user: uuid.UUID | None = None
     subscription_price: Decimal = Decimal("14.99")
     now: Callable[[], Any] = utc_now
+    zones: ZoneCache = field(default_factory=dict)
 
 
 # -- identity ----------------------------------------------------------------------------------
@@ -104,7 +105,9 @@ def _tool_context(app: App) -> ToolContext:
     user = _caller.get()
     if user is None:  # only when a handler runs outside the guard, which registration prevents
         user = _identify(app)
-    return ToolContext(store=app.store, user=user, subscription_price=app.subscription_price, now=app.now)
+    return ToolContext(
+        store=app.store, user=user, subscription_price=app.subscription_price, now=app.now, zones=app.zones
+    )
 
 
 # -- the guard: identity and rate limit around every call ----------------------------------------

@@ -566,3 +566,24 @@ async def test_log_message_removes_card_numbers_from_its_metadata_too(
     assert out["redacted"] is True
     assert "4111" not in stored
     assert stored.count("[card number removed]") == 2
+
+
+async def test_today_and_this_month_are_the_users_own_not_utcs(
+    make_app: Callable[..., App], new_user: NewUser, db: Database
+) -> None:
+    """08:30 on 1 December in Brisbane is still 30 November in UTC."""
+    user = await new_user()
+    async with db.as_user(user) as tx:
+        await tx.execute("insert into public.profiles (id, timezone) values ($1, 'Australia/Brisbane')", user)
+    now = dt.datetime(2026, 11, 30, 22, 30, tzinfo=dt.UTC)
+    async with session(make_app(user, now=lambda: now)) as client:
+        spent = await call(client, "log_expense", {"amount": 20, "category": "food"})
+        month = await call(client, "query_expenses", {})
+        saved = await call(client, "record_saving", {"amount": 20, "category": "food", "description": "d"})
+        november = json.loads((await client.read_resource("pam://savings/2026-11")).contents[0].text)  # type: ignore[union-attr]
+        ctx = await call(client, "get_context", {})
+    assert spent["expense"]["spent_on"] == "2026-12-01"
+    assert (month["start"], month["total"]) == ("2026-12-01", "20.00")
+    assert saved["guarantee"]["month"] == "2026-12"
+    assert november["guarantee"]["month_ended"] is True
+    assert ctx["spending_this_month"]["month"] == "2026-12"

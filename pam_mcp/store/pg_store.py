@@ -234,6 +234,11 @@ class PostgresStore:
         return {r["category"]: r["monthly_limit"] for r in rows}
 
     # -- profile, sessions, messages, calendar ----------------------------------------------
+    async def timezone(self, user: Caller) -> str | None:
+        async with self.db.as_user(user.id) as tx:
+            zone = await tx.fetchval("select timezone from public.profiles where id = $1", user.id)
+        return None if zone is None else str(zone)
+
     async def profile(self, user: Caller) -> ProfileRecord | None:
         async with self.db.as_user(user.id) as tx:
             row = await tx.fetchrow(

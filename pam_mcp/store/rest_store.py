@@ -363,6 +363,11 @@ class RestStore:
         rows = await self._rows(client.from_("profiles").select(_PROFILE_COLUMNS).eq("id", str(user.id)).request)
         return ProfileRecord.model_validate(_with_documents(rows[0], "preferences")) if rows else None
 
+    async def timezone(self, user: Caller) -> str | None:
+        client = await self._client(user)
+        rows = await self._rows(client.from_("profiles").select("timezone").eq("id", str(user.id)).request)
+        return str(rows[0]["timezone"]) if rows and rows[0].get("timezone") else None
+
     async def session(self, user: Caller, session_id: uuid.UUID) -> SessionRecord:
         client = await self._client(user)
         rows = await self._rows(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +21,23 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# How long a user's time zone is remembered (a process-wide cache shared through the App).
+ZONE_CACHE_SECONDS = 300.0
+ZONE_CACHE_USERS = 10_000
+ZoneCache = dict[uuid.UUID, tuple[ZoneInfo, float]]
+
+
+def zone_named(name: str | None) -> ZoneInfo:
+    """The profile's IANA time zone; UTC when it has none or names no zone we know."""
+    try:
+        return ZoneInfo(name) if name else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+UTC = ZoneInfo("UTC")
+
+
 @dataclass(frozen=True)
 class ToolContext:
     """One call's world. ``user`` comes from the transport (env user or verified JWT), never from arguments."""
@@ -26,9 +46,23 @@ class ToolContext:
     user: Caller
     subscription_price: Decimal = Decimal("14.99")
     now: Callable[[], dt.datetime] = field(default=utc_now)
+    zones: ZoneCache = field(default_factory=dict)
 
-    def today(self) -> dt.date:
-        return self.now().date()
+    async def zone(self) -> ZoneInfo:
+        """The user's time zone (their profile's), so "today" and "this month" are theirs."""
+        clock = time.monotonic()
+        cached = self.zones.get(self.user.id)
+        if cached is not None and cached[1] > clock:
+            return cached[0]
+        zone = zone_named(await self.store.timezone(self.user))
+        if len(self.zones) >= ZONE_CACHE_USERS:
+            self.zones.clear()
+        self.zones[self.user.id] = (zone, clock + ZONE_CACHE_SECONDS)
+        return zone
+
+    async def today(self) -> dt.date:
+        """Today where the user is: an Australian's morning is still yesterday in UTC."""
+        return self.now().astimezone(await self.zone()).date()
 
 
 class Output(BaseModel):

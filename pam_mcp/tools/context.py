@@ -153,7 +153,7 @@ def _trip(t: TripBrief | None) -> TripSummary | None:
 
 
 async def get_context(ctx: ToolContext, args: GetContextInput) -> ContextResult:
-    today = ctx.today()
+    today = await ctx.today()
     month = first_of_month(today)
     month_end = next_month(month) - dt.timedelta(days=1)
     # One store call, one transaction (one request on Supabase's REST API): nine reads.

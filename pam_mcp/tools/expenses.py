@@ -165,8 +165,9 @@ def decode_cursor(cursor: str, fingerprint: str) -> tuple[dt.date, uuid.UUID]:
 
 
 async def log_expense(ctx: ToolContext, args: LogExpenseInput) -> LogExpenseResult:
-    spent_on = args.spent_on or ctx.today()
-    if spent_on > ctx.today() + dt.timedelta(days=1):
+    today = await ctx.today()
+    spent_on = args.spent_on or today
+    if spent_on > today + dt.timedelta(days=1):
         raise invalid("spent_on is in the future; log expenses when they happen")
     record, duplicate = await ctx.store.insert_expense(
         ctx.user,
@@ -194,7 +195,7 @@ async def log_expense(ctx: ToolContext, args: LogExpenseInput) -> LogExpenseResu
 
 
 async def query_expenses(ctx: ToolContext, args: QueryExpensesInput) -> QueryExpensesResult:
-    start = args.start or first_of_month(ctx.today())
+    start = args.start or first_of_month(await ctx.today())
     end = args.end or (next_month(first_of_month(start)) - dt.timedelta(days=1))
     if end < start:
         raise invalid("end is before start")

@@ -83,8 +83,9 @@ def guarantee_status(month: dt.date, total: Decimal, price: Decimal, today: dt.d
 
 
 async def record_saving(ctx: ToolContext, args: RecordSavingInput) -> RecordSavingResult:
-    saved_on = args.saved_on or ctx.today()
-    if saved_on > ctx.today() + dt.timedelta(days=1):
+    today = await ctx.today()
+    saved_on = args.saved_on or today
+    if saved_on > today + dt.timedelta(days=1):
         raise invalid("saved_on is in the future; record savings when they happen")
     outcome = await ctx.store.record_saving(
         ctx.user, args.amount, args.category, args.description, saved_on, args.client_ref
@@ -93,7 +94,7 @@ async def record_saving(ctx: ToolContext, args: RecordSavingInput) -> RecordSavi
         saving_id=outcome.event_id,
         duplicate=outcome.duplicate,
         month_total=outcome.month_total,
-        guarantee=guarantee_status(outcome.month, outcome.month_total, ctx.subscription_price, ctx.today()),
+        guarantee=guarantee_status(outcome.month, outcome.month_total, ctx.subscription_price, today),
     )
 
 
@@ -101,7 +102,7 @@ async def month_savings(ctx: ToolContext, month: dt.date, limit: int = 100) -> M
     month = first_of_month(month)
     total, events = await ctx.store.month_savings(ctx.user, month, event_limit=limit + 1)
     return MonthSavings(
-        guarantee=guarantee_status(month, total, ctx.subscription_price, ctx.today()),
+        guarantee=guarantee_status(month, total, ctx.subscription_price, await ctx.today()),
         savings=[
             SavingItem(
                 saving_id=e.id, amount=e.amount, category=e.category, description=e.description, saved_on=e.saved_on
