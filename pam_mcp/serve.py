@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 from types import FrameType
 from typing import Literal
 
@@ -52,6 +53,10 @@ def make_app(runtime: Runtime, *, key_prefix: str = "pam:rl") -> App:
     )
 
 
+# Set once the stdio session has ended and the clean-up is under way.
+_orderly_stop = threading.Event()
+
+
 def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
     """SIGTERM/SIGHUP: stop the embedded servers, then exit.
 
@@ -61,6 +66,8 @@ def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
     clean-up would leave the embedded PostgreSQL running, with pgserver believing a dead
     process still uses it. Committed calls are safe: each call is its own transaction.
     """
+    if _orderly_stop.is_set():
+        return  # already stopping in order (stdin closed): let that finish rather than cut it short
     stop_all()
     os._exit(128 + signum)
 
@@ -76,6 +83,7 @@ async def serve(settings: Settings, transport: Literal["stdio", "http"], host: s
         if transport == "stdio":
             app.stdio_user = await stdio_user(runtime)
             await build_server(app).run_stdio_async()
+            _orderly_stop.set()
             return
         issuer = f"{settings.supabase_url.rstrip('/')}/auth/v1" if settings.supabase_url else None
         server = build_server(app, verifier=verifier, issuer=issuer)
