@@ -16,7 +16,7 @@ from pam_mcp.errors import NotFound
 from pam_mcp.ratelimit import Decision
 from pam_mcp.store.records import TableInfo
 from pam_mcp.tools.common import Output, ToolContext, next_month, parse_month
-from pam_mcp.tools.context import ContextResult, GetContextInput, ProfileOut, get_context
+from pam_mcp.tools.context import ContextResult, GetContextInput, ProfileOut, get_context, profile_out
 from pam_mcp.tools.expenses import QueryExpensesInput, QueryExpensesResult, query_expenses
 from pam_mcp.tools.guardrail_rules import SafetyLevel
 from pam_mcp.tools.savings import MonthSavings, month_savings
@@ -47,7 +47,7 @@ class SchemaView(Output):
 
 async def profile(ctx: ToolContext) -> ProfileView:
     p = await ctx.store.profile(ctx.user)
-    return ProfileView(profile=None if p is None else ProfileOut(**p.model_dump(exclude={"preferences"})))
+    return ProfileView(profile=profile_out(p))
 
 
 async def context(ctx: ToolContext) -> ContextResult:

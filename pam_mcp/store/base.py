@@ -18,7 +18,6 @@ from pam_mcp.store.records import (
     CalendarRecord,
     ContextSnapshot,
     ExpenseGrouping,
-    ExpenseGroupRow,
     ExpenseRecord,
     ExpenseReport,
     MessageRecord,
@@ -56,10 +55,6 @@ class Store(Protocol):
         self, user: Caller, month: dt.date, *, event_limit: int
     ) -> tuple[Decimal, list[SavingEvent]]: ...
     async def insert_expense(self, user: Caller, expense: NewExpense) -> tuple[ExpenseRecord, bool]: ...
-    async def expense_groups(
-        self, user: Caller, start: dt.date, end: dt.date, categories: Sequence[str] | None,
-        group_by: ExpenseGrouping,
-    ) -> list[ExpenseGroupRow]: ...  # fmt: skip
     async def expense_page(
         self, user: Caller, start: dt.date, end: dt.date, categories: Sequence[str] | None,
         after: tuple[dt.date, uuid.UUID] | None, limit: int,
@@ -68,7 +63,6 @@ class Store(Protocol):
         self, user: Caller, start: dt.date, end: dt.date, categories: Sequence[str] | None,
         group_by: ExpenseGrouping,
     ) -> ExpenseReport: ...  # fmt: skip
-    async def budgets(self, user: Caller) -> dict[str, Decimal]: ...
     async def profile(self, user: Caller) -> ProfileRecord | None: ...
     async def timezone(self, user: Caller) -> str | None: ...
     async def session(self, user: Caller, session_id: uuid.UUID) -> SessionRecord: ...

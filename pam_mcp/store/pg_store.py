@@ -228,11 +228,6 @@ class PostgresStore:
             )
         return [ExpenseRecord.model_validate(_dict(r)) for r in rows]
 
-    async def budgets(self, user: Caller) -> dict[str, Decimal]:
-        async with self.db.as_user(user.id) as tx:
-            rows = await tx.fetch("select category, monthly_limit from public.budgets where user_id = $1", user.id)
-        return {r["category"]: r["monthly_limit"] for r in rows}
-
     # -- profile, sessions, messages, calendar ----------------------------------------------
     async def timezone(self, user: Caller) -> str | None:
         async with self.db.as_user(user.id) as tx:

@@ -15,13 +15,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, JsonValue, WithJsonSchema, field_validator
 
-from pam_mcp.store.records import ProfileRecord, TripBrief
+from pam_mcp.store.records import ProfileRecord
 from pam_mcp.tools.common import Input, Output, ToolContext, first_of_month, invalid, next_month
 from pam_mcp.tools.expenses import BudgetLine, budget_lines, totals
 from pam_mcp.tools.guardrail_rules import SafetyLevel
 from pam_mcp.tools.guardrails import redact
 from pam_mcp.tools.savings import GuaranteeStatus, guarantee_status
-from pam_mcp.tools.trips import TripSummary
+from pam_mcp.tools.trips import TripSummary, summarize_brief
 
 MAX_CONTEXT_CHARS = 12_000
 MAX_MESSAGE_CHARS = 1_000
@@ -85,14 +85,15 @@ class ContextResult(Output):
     truncation_note: str | None = None
 
 
-def _profile(p: ProfileRecord | None) -> ProfileOut | None:
+def profile_out(p: ProfileRecord | None, *, clip: bool = False) -> ProfileOut | None:
+    """The profile as tools show it (preferences left out); ``clip`` shortens free text."""
     if p is None:
         return None
-    # Free-text fields have no length limit in the schema; clip them so the cap can hold.
     fields = p.model_dump(exclude={"preferences"})
-    for name in ("display_name", "home_base", "timezone", "rv_type"):
-        if isinstance(fields.get(name), str):
-            fields[name] = _clip(fields[name], MAX_FIELD_CHARS)
+    if clip:  # free text has no length limit in the schema; clipped, get_context's cap can hold
+        for name in ("display_name", "home_base", "timezone", "rv_type"):
+            if isinstance(fields.get(name), str):
+                fields[name] = _clip(fields[name], MAX_FIELD_CHARS)
     return ProfileOut(**fields)
 
 
@@ -137,21 +138,6 @@ def _fit(result: ContextResult) -> ContextResult:
     return result
 
 
-def _trip(t: TripBrief | None) -> TripSummary | None:
-    """As trips.summarize shows a trip, from the counts SQL made (no route or stops read)."""
-    if t is None:
-        return None
-    return TripSummary(
-        trip_id=t.id,
-        title=t.title,
-        started_at=t.started_at,
-        ended_at=t.ended_at,
-        distance_km=float(t.distance_km) if t.distance_km is not None else None,
-        stop_count=t.stop_count,
-        route_points=t.route_points,
-    )
-
-
 async def get_context(ctx: ToolContext, args: GetContextInput) -> ContextResult:
     today = await ctx.today()
     month = first_of_month(today)
@@ -162,7 +148,7 @@ async def get_context(ctx: ToolContext, args: GetContextInput) -> ContextResult:
     total, count = totals(snap.spending)
     clipped_messages = [m for m in messages if len(m.content) > MAX_MESSAGE_CHARS]
     result = ContextResult(
-        profile=_profile(snap.profile),
+        profile=profile_out(snap.profile, clip=True),
         session_id=session.id if session else None,
         session_context=session.context if session else {},
         messages=[
@@ -176,7 +162,7 @@ async def get_context(ctx: ToolContext, args: GetContextInput) -> ContextResult:
             budgets=budget_lines(snap.budgets, snap.spending, month, month_end),
         ),
         savings_this_month=guarantee_status(month, snap.month_saved, ctx.subscription_price, today),
-        latest_trip=_trip(snap.latest_trip),
+        latest_trip=summarize_brief(snap.latest_trip) if snap.latest_trip else None,
         upcoming_events=[
             EventOut(title=e.title, starts_at=e.starts_at, ends_at=e.ends_at, location=_clip_optional(e.location))
             for e in snap.upcoming_events

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from pam_mcp.store.records import NewTrip, TripRecord
+from pam_mcp.store.records import NewTrip, TripBrief, TripRecord
 from pam_mcp.tools.common import Input, Output, ToolContext
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
@@ -113,18 +113,27 @@ async def log_trip(ctx: ToolContext, args: LogTripInput) -> LogTripResult:
     )
 
 
-def summarize(trip: TripRecord, *, detail: bool = False) -> TripSummary:
+def summarize_brief(trip: TripBrief) -> TripSummary:
+    """A trip as summaries show it, from counts (get_context has SQL count route and stops)."""
     return TripSummary(
         trip_id=trip.id,
         title=trip.title,
         started_at=trip.started_at,
         ended_at=trip.ended_at,
         distance_km=float(trip.distance_km) if trip.distance_km is not None else None,
+        stop_count=trip.stop_count,
+        route_points=trip.route_points,
+    )
+
+
+def summarize(trip: TripRecord, *, detail: bool = False) -> TripSummary:
+    brief = TripBrief(
+        **trip.model_dump(include={"id", "title", "started_at", "ended_at", "distance_km"}),
         stop_count=len(trip.stops),
         route_points=len(trip.route),
-        notes=trip.notes if detail else None,
-        stops=trip.stops if detail else None,
     )
+    summary = summarize_brief(brief)
+    return summary.model_copy(update={"notes": trip.notes, "stops": trip.stops}) if detail else summary
 
 
 async def recent_trips(ctx: ToolContext, limit: int = 10) -> list[TripSummary]:
