@@ -93,7 +93,16 @@ async def _ensure_history(conn: asyncpg.Connection[Any]) -> None:
 
 
 async def _applied(conn: asyncpg.Connection[Any]) -> dict[str, str | None]:
-    rows = await conn.fetch("select version, checksum from supabase_migrations.schema_migrations")
+    """Applied versions and their checksums (None where the Supabase CLI applied the file).
+
+    Reading must not need the ``checksum`` column: on a database only ``supabase db push``
+    has migrated it does not exist, and ``migrate --status``, ``doctor`` and ``serve`` read
+    this history there too. Only ``migrate`` adds the column. ``to_jsonb`` of the whole row
+    gives NULL for a key that is not there, so one query serves both shapes of the table.
+    """
+    rows = await conn.fetch(
+        "select h.version, to_jsonb(h) ->> 'checksum' as checksum from supabase_migrations.schema_migrations as h"
+    )
     return {row["version"]: row["checksum"] for row in rows}
 
 

@@ -125,3 +125,32 @@ def test_migration_files_are_named_as_the_supabase_cli_expects(tmp_path: Path) -
     (tmp_path / "add_trips.sql").write_text("select 1;")
     with pytest.raises(MigrationError, match=r"YYYYMMDDHHMMSS_snake_name\.sql"):
         load_migrations(tmp_path)
+
+
+async def test_a_history_the_supabase_cli_wrote_reads_as_applied_unchecked_and_reading_adds_nothing(
+    fresh_database: Callable[[str], str],
+) -> None:
+    """The CLI's table has no ``checksum`` column (tests/test_supabase_cli.py runs the CLI itself)."""
+    from pam_mcp.runtime import require_current_schema
+
+    dsn = fresh_database("cli_history")
+    files = load_migrations(migrations_dir())
+    conn = await asyncpg.connect(dsn)
+    try:
+        # The table as `supabase db push` (CLI 2.117) creates and fills it.
+        await conn.execute(
+            "create schema supabase_migrations;"
+            " create table supabase_migrations.schema_migrations (version text primary key, statements text[], name text)"
+        )
+        await conn.executemany(
+            "insert into supabase_migrations.schema_migrations (version, name, statements) values ($1, $2, $3)",
+            [(m.version, m.name, [m.sql]) for m in files],
+        )
+        assert {s.state for s in await migration_status(dsn)} == {"unchecked"}
+        await require_current_schema(dsn)  # what `serve` checks before it starts
+        columns = await conn.fetch(
+            "select column_name from information_schema.columns where table_schema = 'supabase_migrations'"
+        )
+    finally:
+        await conn.close()
+    assert {r["column_name"] for r in columns} == {"version", "statements", "name"}
