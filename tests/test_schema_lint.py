@@ -68,3 +68,58 @@ async def test_the_lint_reports_each_broken_rule(db: Database, ddl: str, rule: s
             found = [p.rule for p in await lint(tx) if p.table.endswith("lint_probe")]
             raise _Rollback
     assert rule in found
+
+
+# Supabase's linter (splinter, rule 0001): a foreign key is covered only when its columns, in
+# its order, lead one valid index. A probe table with a key on (trip, owner) -> trips (id, user_id).
+_COMPOSITE_FKEY = (
+    "create table public.lint_probe (id int, owner uuid, trip uuid, noted_at timestamptz,"
+    " constraint lint_probe_trip_fkey foreign key (trip, owner) references public.trips (id, user_id));"
+    " alter table public.lint_probe enable row level security;"
+    " create policy p on public.lint_probe for select to authenticated using (true);"
+    " comment on table public.lint_probe is 'own: probe';"
+)
+
+
+async def _fkey_problems(db: Database, ddl: str) -> list[str]:
+    found: list[str] = []
+    with pytest.raises(_Rollback):
+        async with db.as_owner() as tx:
+            await tx.execute(_COMPOSITE_FKEY + ddl)
+            found = [p.detail for p in await lint(tx) if p.table.endswith("lint_probe")]
+            raise _Rollback
+    return found
+
+
+@pytest.mark.parametrize(
+    "ddl",
+    [
+        pytest.param("create index on public.lint_probe (owner, trip)", id="the same columns in the other order"),
+        pytest.param("create index on public.lint_probe (owner, trip, noted_at)", id="led by the other column"),
+        pytest.param("create index on public.lint_probe (trip)", id="only the first column"),
+        pytest.param("create index on public.lint_probe (trip, noted_at, owner)", id="not adjacent"),
+        pytest.param(
+            "create index lint_probe_idx on public.lint_probe (trip, owner);"
+            " update pg_catalog.pg_index set indisvalid = false where indexrelid = 'public.lint_probe_idx'::regclass",
+            id="an invalid index (a failed create index concurrently)",
+        ),
+    ],
+)
+async def test_a_foreign_key_whose_columns_do_not_lead_one_valid_index_in_order_is_reported(
+    db: Database, ddl: str
+) -> None:
+    assert await _fkey_problems(db, ddl) == [
+        "foreign key lint_probe_trip_fkey (trip, owner) is not the leading columns, in order, of any valid index"
+    ]
+
+
+@pytest.mark.parametrize(
+    "ddl",
+    [
+        "create index on public.lint_probe (trip, owner)",
+        "create index on public.lint_probe (trip, owner, noted_at desc)",
+        "create unique index on public.lint_probe (trip, owner, id)",
+    ],
+)
+async def test_an_index_led_by_the_foreign_key_columns_in_order_covers_it(db: Database, ddl: str) -> None:
+    assert await _fkey_problems(db, ddl) == []

@@ -121,9 +121,14 @@ async def run(args: list[str], env: dict[str, str]) -> Run:
     return Run(args, done.returncode, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace"))
 
 
-def without_ssl(url: str) -> str:
-    """The CLI tries TLS first unless told not to; the test servers speak plain TCP or a socket."""
+def cli_url(url: str) -> str:
+    """``url`` as the CLI takes it: ``sslmode=disable`` (it insists on TLS otherwise; the test servers
+    speak plain TCP or a unix socket), and a host in the authority even for a socket URL such
+    as the embedded server's ``postgresql://postgres:@/db?host=/dir``, which its parser
+    rejects; the ``host=`` directory in the query still decides where it connects."""
     parts = urlsplit(url)
+    if not parts.hostname:
+        parts = parts._replace(netloc=parts.netloc + "localhost")
     query = [(k, v) for k, v in parse_qsl(parts.query) if k != "sslmode"] + [("sslmode", "disable")]
     return urlunsplit(parts._replace(query=urlencode(query)))
 
@@ -141,7 +146,7 @@ class Cli:
             "--workdir",
             str(self.workdir),
             "--db-url",
-            without_ssl(self.database_url),
+            cli_url(self.database_url),
         ]
         return await run(command, child_env(**QUIET_CLI))
 

@@ -55,16 +55,24 @@ _RULES: dict[str, str] = {
     "policy_for_public": """
         select tablename, 'policy "' || policyname || '" applies to every role'
         from pg_policies where schemaname = 'public' and roles = '{public}'""",
-    # Supabase lint 0001: a foreign key without a covering index makes deletes scan.
+    # Supabase lint 0001: a foreign key without a covering index makes deletes scan. As
+    # splinter decides it: covered only when the key's columns, in the key's order, are the
+    # leading columns of one valid index (an index on (user_id, trip_id) does not cover a key
+    # on (trip_id, user_id)). indkey lists key then INCLUDE columns, as splinter reads it;
+    # as int2[] it is 0-based, and a slice is 1-based, as conkey is, so `=` compares in order.
     "unindexed_foreign_keys": """
-        select c.conrelid::regclass::text, 'foreign key ' || c.conname || ' has no covering index'
+        select c.conrelid::regclass::text,
+               'foreign key ' || c.conname || ' (' || (
+                 select string_agg(a.attname, ', ' order by k.ord)
+                 from unnest(c.conkey) with ordinality as k(attnum, ord)
+                 join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.attnum
+               ) || ') is not the leading columns, in order, of any valid index'
         from pg_constraint c join pg_namespace n on n.oid = c.connamespace
         where c.contype = 'f' and n.nspname = 'public'
           and not exists (
             select 1 from pg_index i
-            where i.indrelid = c.conrelid
-              and (i.indkey::int2[])[0:cardinality(c.conkey) - 1] @> c.conkey
-              and (i.indkey::int2[])[0:cardinality(c.conkey) - 1] <@ c.conkey)""",
+            where i.indrelid = c.conrelid and i.indisvalid
+              and (i.indkey::int2[])[0:cardinality(c.conkey) - 1] = c.conkey)""",
     # Supabase lint 0010: a view without security_invoker runs as its owner, bypassing RLS.
     "security_definer_view": """
         select c.relname, 'view does not say security_invoker = true'
