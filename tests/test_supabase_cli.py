@@ -148,7 +148,11 @@ class Cli:
             "--db-url",
             cli_url(self.database_url),
         ]
-        return await run(command, child_env(**QUIET_CLI))
+        # Its own HOME: the CLI keeps state in ~/.supabase (a device id, traces) even with
+        # telemetry off; the test leaves the developer's home as it was.
+        home = self.workdir.parent / "home"
+        home.mkdir(exist_ok=True)
+        return await run(command, child_env(HOME=str(home), **QUIET_CLI))
 
 
 async def pam_mcp(database_url: str, data_dir: Path, *args: str, **settings: str) -> Run:
