@@ -27,7 +27,8 @@ from pam_mcp.server import App, build_server
 from pam_mcp.store import postgres
 from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
-from tests.conftest import NewUser
+from tests.conftest import NewUser, mint_token
+from tests.support_http import http_server, serving, signed_in
 
 pytestmark = pytest.mark.anyio
 
@@ -117,8 +118,8 @@ async def audited_db(database_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def audited_app(make_app: Callable[..., App], audited_db: Database) -> Callable[[uuid.UUID], App]:
-    def make(user: uuid.UUID) -> App:
+def audited_app(make_app: Callable[..., App], audited_db: Database) -> Callable[[uuid.UUID | None], App]:
+    def make(user: uuid.UUID | None) -> App:
         app = make_app(user)
         app.store = PostgresStore(audited_db)
         return app
@@ -135,7 +136,7 @@ async def ok(client: Client, name: str, arguments: dict[str, Any]) -> dict[str, 
 
 
 async def test_every_statement_of_every_tool_and_resource_runs_as_the_caller_under_rls(
-    audited_app: Callable[[uuid.UUID], App], new_user: NewUser
+    audited_app: Callable[[uuid.UUID | None], App], new_user: NewUser
 ) -> None:
     alice = await new_user()
     called: set[str] = set()
@@ -199,3 +200,25 @@ async def test_every_statement_of_every_tool_and_resource_runs_as_the_caller_und
     wrong = sorted({(s.when, s.role, s.sub, " ".join(s.sql.split())[:120]) for s in AUDIT.seen
                     if (s.role, s.sub) != ("authenticated", str(alice))})  # fmt: skip
     assert wrong == []
+
+
+async def test_over_http_every_statement_runs_as_the_user_the_bearer_token_names(
+    audited_app: Callable[[uuid.UUID | None], App], new_user: NewUser
+) -> None:
+    alice, bob = await new_user(), await new_user()
+    app = audited_app(None)  # no configured user: only the token says who is calling
+    AUDIT.seen.clear()
+    async with serving(http_server(app)) as url:
+        for user in (alice, bob):
+            AUDIT.recording = True
+            try:
+                async with signed_in(url, mint_token(user)) as client:
+                    await ok(client, "log_expense", {"amount": "2.00", "category": "food"})
+                    await ok(client, "query_expenses", {"include_items": True})
+                    await ok(client, "get_context", {})
+                    await client.read_resource("pam://profile")
+            finally:
+                AUDIT.recording = False
+            seen, AUDIT.seen = AUDIT.seen, []
+            assert len(seen) >= 8
+            assert {(s.role, s.sub) for s in seen} == {("authenticated", str(user))}
