@@ -157,7 +157,12 @@ JWT_SECRET = "test-only-jwt-secret-with-enough-length-for-hs256"
 
 
 def mint_token(
-    user: uuid.UUID, *, expires_in: int = 3600, audience: str = "authenticated", secret: str = JWT_SECRET
+    user: uuid.UUID,
+    *,
+    expires_in: int = 3600,
+    audience: str = "authenticated",
+    secret: str = JWT_SECRET,
+    role: str = "authenticated",
 ) -> str:
     """A Supabase-shaped access token (HS256), as Supabase Auth would issue at sign-in."""
     import time
@@ -165,7 +170,7 @@ def mint_token(
     import jwt
 
     now = int(time.time())
-    claims = {"sub": str(user), "aud": audience, "role": "authenticated", "iat": now, "exp": now + expires_in}
+    claims = {"sub": str(user), "aud": audience, "role": role, "iat": now, "exp": now + expires_in}
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

@@ -262,6 +262,67 @@ def test_emergencies_warn_with_the_emergency_number_at_every_level_and_are_never
     assert all(f.severity != "block" for f in ev.findings)
 
 
+# Every family of emergency the engine knows, with realistic phrases for it: a family whose
+# patterns were lost would otherwise go unnoticed, since other families keep "emergency" firing.
+EMERGENCY_FAMILIES: dict[str, list[str]] = {
+    "chest pain / heart attack": ["my husband is having a heart attack", "my wife is clutching her chest"],
+    "cannot breathe": ["my baby is choking", "she's having an asthma attack and can't catch her breath"],
+    "unconscious": ["dad collapsed at the campsite", "he fell off the ladder and hit his head and isn't responding"],
+    "overdose / poisoning": ["my mate took too many pills", "I think my daughter swallowed some pills"],
+    "stroke signs": ["I think he's having a stroke", "half his face is drooping"],
+    "severe bleeding": ["he cut his leg and it won't stop bleeding"],
+    "fire": ["the bushfire is heading towards the campground"],
+    "crash with injury": ["there's been a crash and someone is injured", "we rolled the van and he's trapped"],
+    "bite or sting": ["my son was stung by a box jellyfish", "he's having a severe allergic reaction"],
+    "carbon monoxide / gas": ["the gas alarm is going off"],
+    "medical emergency": [
+        "he's having a seizure",
+        "he's having a fit",
+        "I think she has heat stroke",
+        "he's hypothermic",
+        "my son is drowning",
+        "my child fell in the river",
+        "we're stranded and the flood water is rising",
+    ],
+    "danger": ["someone is trying to break into the van", "someone's threatening to kill me"],
+    "asks for emergency services": ["we need the police"],
+    "self-harm / suicide risk": ["I want to end my life"],
+}
+FAMILY_CASES = [(family, text) for family, texts in EMERGENCY_FAMILIES.items() for text in texts]
+
+
+def emergency_families(ev: Evaluation) -> list[str]:
+    """The families the emergency finding names: "The user may be in an emergency (a, b). ..."."""
+    named = re.match(r"The user may be in an emergency \((.+?)\)\. ", finding(ev, "emergency").explanation)
+    assert named, finding(ev, "emergency").explanation
+    return named.group(1).split(", ")
+
+
+@pytest.mark.parametrize(("family", "text"), FAMILY_CASES, ids=[text for _, text in FAMILY_CASES])
+def test_each_family_of_emergency_is_recognised_and_named(family: str, text: str) -> None:
+    ev = evaluate(text, "medium", country_code="AU")
+    assert ev.decision == "warn"
+    assert family in emergency_families(ev)
+    assert "Call 000 now" in ev.guidance
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the app is not responding",
+        "is the van going to fit in the site",
+        "the fitting on the water pump is leaking",
+        "we rolled the awning in before the wind",
+        "my son went in the water for a swim",
+        "they are trying to break into the market",
+        "any tips for avoiding heat exhaustion on long drives?",
+    ],
+)
+def test_everyday_words_near_the_emergency_phrases_raise_no_emergency(text: str, level: SafetyLevel) -> None:
+    assert "emergency" not in rules(evaluate(text, level, country_code="AU"))
+
+
 @pytest.mark.parametrize("level", LEVELS)
 def test_an_emergency_is_not_blocked_even_with_card_numbers_injection_and_a_driver_asked_to_look(
     level: SafetyLevel,

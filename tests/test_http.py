@@ -85,10 +85,19 @@ def _other_secret(user: uuid.UUID) -> str:
     return mint_token(user, secret="another-projects-jwt-secret-of-enough-length")
 
 
+def _service_role(user: uuid.UUID) -> str:
+    # The service role bypasses RLS: a token claiming it must never be taken for a person's.
+    return mint_token(user, role="service_role")
+
+
+def _anon_role(user: uuid.UUID) -> str:
+    return mint_token(user, role="anon")
+
+
 @pytest.mark.parametrize(
     "bad_token",
-    [_malformed, _expired, _for_anon, _other_secret],
-    ids=["malformed", "expired", "another-audience", "another-secret"],
+    [_malformed, _expired, _for_anon, _other_secret, _service_role, _anon_role],
+    ids=["malformed", "expired", "another-audience", "another-secret", "role-service-role", "role-anon"],
 )
 async def test_a_request_with_a_bad_token_is_refused_with_401(
     make_app: Callable[..., App], new_user: NewUser, bad_token: Callable[[uuid.UUID], str]

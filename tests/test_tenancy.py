@@ -230,3 +230,92 @@ async def test_a_user_cannot_rewrite_their_own_savings_or_safety_record(
         events = await tx.fetchval("select count(*) from public.pam_savings_events")
     assert [r["total_saved"] for r in totals] == [Decimal("20.00")]
     assert events == 1
+
+
+# -- forging without RETURNING ----------------------------------------------------------------------------
+#
+# With ``... returning id`` (or an UPDATE whose WHERE names a column) PostgreSQL also checks
+# the new row against the SELECT policy, and that check refuses a forged row even when the
+# INSERT or UPDATE policy's WITH CHECK is missing or always true. Supabase's REST API inserts
+# with ``Prefer: return=minimal`` (no RETURNING), so the INSERT and UPDATE policies must hold
+# on their own: these tests write without RETURNING or WHERE and then look, as the owner, at
+# everything the victim owns.
+
+
+async def _footprint(db: Database, user: uuid.UUID) -> dict[str, str]:
+    """Everything ``user`` owns, per table (a digest of the rows), seen as the owner past RLS."""
+    async with db.as_owner() as tx:
+        tables = await tx.fetch(
+            "select c.relname, a.attname from pg_class c join pg_attribute a on a.attrelid = c.oid"
+            " where c.relnamespace = 'public'::regnamespace and c.relkind = 'r' and not a.attisdropped"
+            " and (a.attname = 'user_id' or (c.relname = 'profiles' and a.attname = 'id'))"
+        )
+        parts = [
+            f"select '{t}', coalesce(md5(string_agg(x::text, '|' order by x::text)), '')"
+            f" from public.{t} as x where x.{col} = $1"
+            for t, col in tables
+        ]
+        rows = await tx.fetch(" union all ".join(parts), user)
+    return {r[0]: r[1] for r in rows}
+
+
+def _changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """The tables in which the rows differ."""
+    return sorted(t for t in before.keys() | after.keys() if before.get(t) != after.get(t))
+
+
+async def _attempt(db: Database, user: uuid.UUID, sql: str, *args: Any) -> None:
+    """Run ``sql`` as ``user``; a refusal is fine, what counts is what it left behind."""
+    try:
+        async with db.as_user(user) as tx:
+            await tx.execute(sql, *args)
+    except (Forbidden, NotFound):
+        pass
+
+
+@pytest.mark.parametrize("table", sorted(SAMPLES))
+async def test_a_row_forged_in_another_users_name_without_returning_is_not_written(
+    db: Database, new_user: NewUser, table: str
+) -> None:
+    alice, bob = await new_user(), await new_user()
+    parents = await _parents(db, alice)  # the forged row points at Alice's own parents
+    owner_col = "id" if table == "profiles" else "user_id"
+    before = await _footprint(db, alice)
+
+    forged = _insert_sql(table, {**SAMPLES[table], owner_col: "'{me}'"}, parents).removesuffix(" returning id")
+    await _attempt(db, bob, forged)
+
+    assert _changed(before, await _footprint(db, alice)) == []
+
+
+@pytest.mark.parametrize("table", sorted(set(SAMPLES) - OWNER_MADE - {"profiles"}))
+async def test_a_user_cannot_hand_their_own_row_to_another_user_without_returning(
+    db: Database, new_user: NewUser, table: str
+) -> None:
+    alice, bob = await new_user(), await new_user()
+    await _parents(db, alice)
+    parents = await _parents(db, bob)
+    async with db.as_user(bob) as tx:
+        await tx.fetchval(_insert_sql(table, SAMPLES[table], parents))
+    alice_before, bob_before = await _footprint(db, alice), await _footprint(db, bob)
+
+    # No WHERE: one that names a column makes PostgreSQL check the new row against the SELECT
+    # policy too, which would hide a missing WITH CHECK on the UPDATE policy.
+    await _attempt(db, bob, f"update public.{table} set user_id = $1", alice)
+
+    assert _changed(alice_before, await _footprint(db, alice)) == []
+    assert _changed(bob_before, await _footprint(db, bob)) == []
+
+
+async def test_a_profile_cannot_be_renamed_to_another_users_id_without_returning(
+    db: Database, new_user: NewUser
+) -> None:
+    alice, bob = await new_user(), await new_user()
+    async with db.as_user(bob) as tx:
+        await tx.execute("insert into public.profiles (id, display_name) values ($1, 'Bob')", bob)
+    alice_before, bob_before = await _footprint(db, alice), await _footprint(db, bob)
+
+    await _attempt(db, bob, "update public.profiles set id = $1", alice)
+
+    assert _changed(alice_before, await _footprint(db, alice)) == []
+    assert _changed(bob_before, await _footprint(db, bob)) == []

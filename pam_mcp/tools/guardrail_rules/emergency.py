@@ -72,7 +72,10 @@ _PERSON = _alt(
     "passenger",
 )  # fmt: skip
 _INJURY = r"(?:injur\w*|hurt|bleeding|unconscious|trapped|pinned|broken|not moving|ambulance|dead|dying)"
-_CRASH = r"(?:crash|crashed|accident|collision|rolled over|rollover|head-on|hit by a)"
+_CRASH = (
+    r"(?:crash|crashed|accident|collision|rolled over|rollover|head-on|hit by a"
+    r"|rolled (?:the|our|my) (?:van|car|caravan|ute|truck|rig|motorhome))"
+)
 _VENOMOUS = r"(?:snake|funnel-?web|redback|spider|box jellyfish|irukandji|blue-?ringed octopus|stonefish)"
 
 _EMERGENCY_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -83,12 +86,15 @@ _EMERGENCY_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\bheart attack\b",
             r"\bcardiac arrest\b",
             r"\bpain in (?:my|his|her|their) chest\b",
+            r"\bclutching (?:my|his|her|their) chest\b",
         )),
         ("cannot breathe", (
             r"\b(?:can't|cant|cannot|can not|couldn't|unable to|not able to|struggling to|hard to) breathe\b",
             r"\b(?:trouble|difficulty|problems?|struggling) breathing\b",
             r"\b(?:not|stopped|isn't|is not|wasn't|barely|no longer) breathing\b",
             r"\bchoking\b",
+            r"\basthma attack\b",
+            r"\bcan't catch (?:my|his|her|their) breath\b",
         )),
         ("unconscious", (
             r"\bunconscious\b",
@@ -96,6 +102,8 @@ _EMERGENCY_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\bwon't wake up\b",
             r"\bnot waking up\b",
             r"\bcan't wake (?:him|her|them)\b",
+            r"\b(?:" + _PERSON + r")(?:'s| is|'re| are) (?:not|isn't) responding\b",
+            r"\b(?:" + _PERSON + r"|and) (?:isn't|is not|aren't|are not|wasn't|was not) responding\b",
             r"\b(?:" + _PERSON + r") (?:has |have |just |suddenly )?"
             r"(?:collapsed|fainted|passed out|blacked out)\b",
         )),
@@ -104,6 +112,8 @@ _EMERGENCY_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\bod'd\b",
             r"\btook too many (?:pills|tablets)\b",
             r"\bswallowed (?:poison|bleach|a bottle)\b",
+            r"\bswallowed (?:some |a handful of |all (?:the |his |her |my |their )?)?"
+            r"(?:pills|tablets|medication|meds|a battery|batteries|a button battery)\b",
             r"(?<!food )\bpoison(?:ed|ing)\b",
         )),
         ("stroke signs", (
@@ -139,6 +149,7 @@ _EMERGENCY_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\bstung by (?:a |an )?(?:box jellyfish|irukandji|stonefish|jellyfish)\b",
             r"\b" + _VENOMOUS + r"s?\b[^.!?\n]{0,40}?\b(?:bit|bitten|stung)\b",
             r"\banaphyla\w*",
+            r"\b(?:severe|serious|bad) allergic reaction\b",
             r"\b(?:throat|tongue|lips|face) (?:is |are )?(?:swelling|swollen|closing)\b",
         )),
         ("carbon monoxide / gas", (
@@ -153,11 +164,14 @@ _EMERGENCY_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\b(?:smell|smells|smelling|smelt|smelled) (?:of )?(?:gas|lpg|propane)\b",
         )),
         ("medical emergency", (
-            r"\b(?:having|had) a seizure\b",
+            r"\b(?:having|had) a (?:seizure|fit)\b",
+            r"\bconvuls(?:ing|ions?)\b",
             r"\bheat ?stroke\b",
             r"\bhypotherm\w*",
             r"\bdrowning\b",
             r"\bswept away\b",
+            r"\b(?:" + _PERSON + r") (?:fell|has fallen) (?:in|into) the "
+            r"(?:river|creek|water|sea|ocean|lake|dam)\b",
             r"\b(?:stuck|trapped|stranded)\b[^.!?\n]{0,40}?"
             r"\b(?:flood ?water|floodwaters?|rising water|water (?:is )?rising)\b",
         )),
@@ -165,6 +179,9 @@ _EMERGENCY_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\b(?:being|been|getting) attacked\b",
             r"\battacking (?:me|us)\b",
             r"\bintruder\b",
+            r"\b(?:someone|somebody|a man|a guy|people|they)(?:'s| is|'re| are) "
+            r"(?:trying to break in|(?:trying to break|breaking) into (?:the|our|my) "
+            r"(?:van|caravan|camper|motorhome|rig|car|ute|truck|tent|cabin|house))\b",
             r"\bthreaten(?:ing|ed) to (?:kill|hurt)\b",
             r"\bin danger\b",
             r"\bhelp(?: me| us)?\b[^.!?\n]{0,60}?\b(?:dying|attacked|trapped|bleeding|drowning)\b",
