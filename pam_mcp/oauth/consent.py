@@ -198,7 +198,7 @@ class ConsentPage:
                 "content-security-policy": pages.csp(form_targets),
                 "cache-control": "no-store",
                 "x-content-type-options": "nosniff",
-                "referrer-policy": "no-referrer",
+                "referrer-policy": "same-origin",  # no-referrer would make the form's Origin "null"
                 "x-frame-options": "DENY",
             },
         )

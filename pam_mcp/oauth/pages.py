@@ -101,7 +101,7 @@ def _page(title: str, body: str) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="referrer" content="no-referrer">'
+        '<meta name="referrer" content="same-origin">'
         f"<title>{escape(title)} · PAM</title><style>{CSS}</style></head>"
         f'<body><main><p class="brand">PAM · Wheels &amp; Wins</p><div class="card">{body}</div></main></body></html>'
     )
@@ -158,8 +158,7 @@ def consent(
         + f"<ul>{can_do}</ul>"
         + (f"<p>It also asks to:</p><ul>{scope_items}</ul>" if scope_items else "")
         + f'<p class="muted">Afterwards you go back to {escape(redirect_host or "the app")}. Everything it does acts '
-        "as you, and only on your own data. You can revoke access at any time in your account settings.</p>"
-        + f'<div class="actions">{decision}</div>',
+        "as you, and only on your own data.</p>" + f'<div class="actions">{decision}</div>',
     )
 
 
