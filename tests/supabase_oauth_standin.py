@@ -379,7 +379,7 @@ async def serving_asgi(app: ASGIApp, *, port: int | None = None) -> AsyncIterato
     sock.bind(("127.0.0.1", port or 0))
     sock.listen(128)
     bound: int = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=5))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5))
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(partial(server.serve, sockets=[sock]))
