@@ -46,8 +46,9 @@ async def hosted(
         port = free_port()
         public = f"http://127.0.0.1:{port}"
         standin.site_url = public
-        config = Settings(
-            **{"SUPABASE_URL": standin.url, "SUPABASE_ANON_KEY": ANON_KEY, "PAM_PUBLIC_URL": public, **settings}
+        # model_validate: these values only, not the environment's
+        config = Settings.model_validate(
+            {"SUPABASE_URL": standin.url, "SUPABASE_ANON_KEY": ANON_KEY, "PAM_PUBLIC_URL": public, **settings}
         )
         app = build_http_app(config, make_app(), SupabaseJwtVerifier.from_settings(config), bind)
         async with serving_asgi(app, port=port):
