@@ -16,10 +16,12 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import anyio
 import httpx2
 import jwt
 import pytest
 
+from pam_mcp.doctor import run_checks
 from pam_mcp.identity import InvalidToken, SupabaseJwtVerifier
 from pam_mcp.serve import build_http_app
 from pam_mcp.server import App
@@ -277,3 +279,44 @@ async def test_signing_in_for_an_expired_request_says_so_and_keeps_the_session_i
     assert "This request has expired or was already answered." in answer.text
     assert session is not None
     assert all(part in session[1] for part in ("httponly", "secure", "samesite=lax", "path=/"))
+
+
+# -- pam-mcp doctor --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("registration", [True, False], ids=["registration-on", "registration-off"])
+async def test_doctor_checks_the_oauth_set_up_the_way_discovery_will_see_it(
+    database_url: str, redis_url: str, registration: bool
+) -> None:
+    standin = SupabaseOAuthStandIn(allow_dynamic_registration=registration)
+    async with serving_asgi(standin.app()) as port:
+        standin.url = f"http://127.0.0.1:{port}"
+        values = {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "SUPABASE_URL": standin.url,
+            "PAM_PUBLIC_URL": "https://pam.example.com/",
+        }
+        with anyio.fail_after(30):
+            checks = {c.name: c for c in await run_checks(Settings.model_validate(values))}
+
+    oauth, jwks = checks["oauth"], checks["jwt (JWKS)"]
+    assert oauth.ok is True, oauth.detail
+    assert oauth.detail.startswith(f"https://pam.example.com/mcp signs in at {standin.url}/auth/v1; ")
+    assert ("dynamic client registration on" in oauth.detail) is registration
+    assert oauth.detail.endswith("consent page https://pam.example.com/oauth/consent")
+    assert (jwks.ok, jwks.detail) == (True, f"{standin.url}/auth/v1/.well-known/jwks.json: 1 signing key(s)")
+
+
+async def test_doctor_says_when_supabase_auth_has_no_oauth_server_to_name(database_url: str, redis_url: str) -> None:
+    values = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SUPABASE_URL": "http://127.0.0.1:1",
+        "PAM_PUBLIC_URL": "https://pam.example.com",
+    }
+    with anyio.fail_after(30):
+        checks = {c.name: c for c in await run_checks(Settings.model_validate(values))}
+    assert checks["oauth"].ok is False
+    assert "cannot fetch http://127.0.0.1:1/.well-known/oauth-authorization-server/auth/v1" in checks["oauth"].detail
+    assert checks["oauth"].detail.endswith("(enable Authentication > OAuth Server)")
