@@ -418,6 +418,8 @@ async def _oauth(settings: Settings) -> Check:
         else "dynamic client registration off: each client needs a client id registered in the dashboard"
     )
     consent = settings.pam_consent_path.strip()
+    if consent.lower() != "off" and settings.supabase_anon_key is None:
+        return Check("oauth", False, "the consent page signs people in with SUPABASE_ANON_KEY: set it")
     page = (
         "consent page off (the app hosts it)"
         if consent.lower() == "off"

@@ -295,6 +295,7 @@ async def test_doctor_checks_the_oauth_set_up_the_way_discovery_will_see_it(
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "SUPABASE_URL": standin.url,
+            "SUPABASE_ANON_KEY": ANON_KEY,
             "PAM_PUBLIC_URL": "https://pam.example.com/",
         }
         with anyio.fail_after(30):
