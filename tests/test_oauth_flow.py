@@ -141,6 +141,8 @@ class Person:
         page = self.page
         with anyio.fail_after(30):
             await page.goto(url)
+            if self.shots is not None:
+                await page.screenshot(path=str(self.shots / "sign-in-desktop.png"), full_page=True)
             await page.get_by_label("Email").fill(self.email)
             await page.get_by_label("Password").fill(PASSWORD)
             await page.get_by_role("button", name="Sign in").click()

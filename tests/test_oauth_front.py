@@ -281,6 +281,24 @@ async def test_signing_in_for_an_expired_request_says_so_and_keeps_the_session_i
     assert all(part in session[1] for part in ("httponly", "secure", "samesite=lax", "path=/"))
 
 
+async def test_use_another_account_forgets_the_session_and_asks_to_sign_in_again(
+    make_app: Callable[..., App],
+) -> None:
+    async with hosted(make_app) as (public, _), httpx2.AsyncClient(timeout=30) as http:
+        form_page = await http.get(f"{public}/oauth/consent", params={"authorization_id": "abc123"})
+        csrf = _cookie(form_page, "__Host-pam_csrf")
+        assert csrf is not None
+        answer = await http.post(
+            f"{public}/oauth/consent/sign-out",
+            data={"csrf": csrf[0], "authorization_id": "abc123"},
+            headers={"cookie": f"__Host-pam_csrf={csrf[0]}; __Host-pam_session=someones-token", "origin": public},
+        )
+    forgotten = _cookie(answer, "__Host-pam_session")
+    assert answer.status_code == 200
+    assert "Sign in to connect an app to PAM" in answer.text
+    assert forgotten is not None and forgotten[0] in ("", '""') and "max-age=0" in forgotten[1]
+
+
 # -- pam-mcp doctor --------------------------------------------------------------------------------
 
 

@@ -68,6 +68,7 @@ def consent_routes(settings: Settings, public: Public) -> list[Route]:
         Route(path, page.show, methods=["GET"]),
         Route(path + "/sign-in", page.sign_in, methods=["POST"]),
         Route(path + "/decision", page.decide, methods=["POST"]),
+        Route(path + "/sign-out", page.sign_out, methods=["POST"]),
     ]
 
 
@@ -96,15 +97,13 @@ class ConsentPage:
         if not AUTHORIZATION_ID.match(authorization_id):
             return self._message(request, "Nothing to approve here", NO_REQUEST_TEXT, 400)
         email = form.get("email", "").strip()[:320]
-        password = form.get("password", "")
+        password = form.pop("password", "")  # passed to Supabase Auth once; never kept, logged or echoed
         if not email or not password:
             return self._sign_in_form(request, authorization_id, email=email, error="Enter your email and password.")
         try:
             session = await self._auth.sign_in(email, password[:1024])
         except AuthFailed as exc:
             return self._sign_in_form(request, authorization_id, email=email, error=FAILURE_TEXT[exc.kind])
-        finally:
-            del password  # nothing keeps it beyond this call
         # Read the request now, with the new session: a person who consented before is sent
         # straight back, by a link (a form's redirect may only go to this site, per the CSP).
         response = await self._consent_or_back(request, authorization_id, session.access_token, after_sign_in=True)
@@ -117,6 +116,18 @@ class ConsentPage:
             httponly=True,
             samesite="lax",
         )
+        return response
+
+    async def sign_out(self, request: Request) -> Response:
+        """ "Use another account": forget the session, back to the sign-in form for the same request."""
+        form = await self._form(request)
+        if form is None:
+            return self._message(request, "Please start again", FORM_EXPIRED_TEXT, 403)
+        authorization_id = form.get("authorization_id", "")
+        if not AUTHORIZATION_ID.match(authorization_id):
+            return self._message(request, "Nothing to approve here", NO_REQUEST_TEXT, 400)
+        response = self._sign_in_form(request, authorization_id)
+        response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
         return response
 
     async def decide(self, request: Request) -> Response:
@@ -155,7 +166,7 @@ class ConsentPage:
         csrf = self._csrf(request)
         redirect_origin = pages.origin_of(found.redirect_uri)
         html = pages.consent(
-            self._path + "/decision",
+            self._path,
             csrf,
             found.authorization_id,
             client=found.client_name,

@@ -62,7 +62,9 @@ button{font:inherit;
 .actions{display:flex;gap:.75rem;flex-wrap:wrap}
 .actions form{flex:1 1 10rem}
 .error{border-left:4px solid var(--warn);padding:.5rem .75rem;margin:0 0 1rem;background:transparent}
-.who{word-break:break-all}
+.who{word-break:break-all;margin:.5rem 0}
+button.link{width:auto;margin:0;padding:0;border:0;background:none;color:var(--accent);text-decoration:underline;
+  font-weight:400}
 a{color:var(--accent)}
 """.strip()
 STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
@@ -135,7 +137,7 @@ def sign_in(action: str, csrf: str, authorization_id: str, *, email: str = "", e
 
 
 def consent(
-    action: str, csrf: str, authorization_id: str, *, client: str, client_uri: str, redirect_host: str,
+    base: str, csrf: str, authorization_id: str, *, client: str, client_uri: str, redirect_host: str,
     scopes: list[str], email: str, error: str | None = None,
 ) -> str:  # fmt: skip
     who = escape(client or "An app that did not give its name")
@@ -143,7 +145,7 @@ def consent(
     scope_items = "".join(f"<li>{escape(SCOPE_TEXT.get(s, s))}</li>" for s in scopes)
     can_do = "".join(f"<li>{escape(c)}</li>" for c in CAPABILITIES)
     decision = "".join(
-        f'<form method="post" action="{escape(action)}">{_hidden(csrf, authorization_id)}'
+        f'<form method="post" action="{escape(base)}/decision">{_hidden(csrf, authorization_id)}'
         f'<input type="hidden" name="decision" value="{value}">'
         f'<button class="{style}" type="submit">{label}</button></form>'
         for value, style, label in (("approve", "primary", "Approve"), ("deny", "secondary", "Deny"))
@@ -153,7 +155,9 @@ def consent(
         f"<h1>{who} wants to use PAM as you</h1>"
         + _error(error)
         + site
-        + f'<p class="who">Signed in as <strong>{escape(email or "you")}</strong>.</p>'
+        + f'<form class="who" method="post" action="{escape(base)}/sign-out">{_hidden(csrf, authorization_id)}'
+        f"Signed in as <strong>{escape(email or 'you')}</strong>. "
+        '<button class="link" type="submit">Use another account</button></form>'
         + "<p>If you approve, it will be able to:</p>"
         + f"<ul>{can_do}</ul>"
         + (f"<p>It also asks to:</p><ul>{scope_items}</ul>" if scope_items else "")
