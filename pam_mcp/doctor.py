@@ -383,6 +383,51 @@ async def _jwks(settings: Settings) -> Check:
     return Check("jwt (JWKS)", True, f"{url}: {keys} signing key(s)", _ms(latency))
 
 
+def _fetch_json(url: str) -> Any:
+    import urllib.request
+
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise ValueError("SUPABASE_URL must start with https://")
+    with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT) as response:  # noqa: S310 - scheme checked above
+        return json.loads(response.read(1_000_000))
+
+
+async def _oauth(settings: Settings) -> Check:
+    """Remote clients: the public URL, and Supabase Auth's OAuth server as discovery will name it."""
+    from pam_mcp.oauth.front import Public
+
+    public = Public.from_settings(settings)
+    assert public is not None
+    if not settings.supabase_url:
+        return Check("oauth", False, f"PAM_PUBLIC_URL {public.base_url} needs SUPABASE_URL (where people sign in)")
+    base = settings.supabase_url.rstrip("/")
+    url = f"{base}/.well-known/oauth-authorization-server/auth/v1"
+    try:
+        with anyio.fail_after(HTTP_TIMEOUT + 1):
+            metadata = await anyio.to_thread.run_sync(_fetch_json, url, abandon_on_cancel=True)
+    except Exception as exc:
+        reason = getattr(exc, "reason", None)
+        return Check(
+            "oauth", False, f"cannot fetch {url}: {reason or _describe(exc)} (enable Authentication > OAuth Server)"
+        )
+    if not isinstance(metadata, dict) or metadata.get("issuer") != f"{base}/auth/v1":
+        return Check("oauth", False, f"{url} does not describe the issuer {base}/auth/v1")
+    registration = (
+        "dynamic client registration on"
+        if metadata.get("registration_endpoint")
+        else "dynamic client registration off: each client needs a client id registered in the dashboard"
+    )
+    consent = settings.pam_consent_path.strip()
+    if consent.lower() != "off" and settings.supabase_anon_key is None:
+        return Check("oauth", False, "the consent page signs people in with SUPABASE_ANON_KEY: set it")
+    page = (
+        "consent page off (the app hosts it)"
+        if consent.lower() == "off"
+        else f"consent page {public.base_url}{consent}"
+    )
+    return Check("oauth", True, f"{public.resource} signs in at {base}/auth/v1; {registration}; {page}")
+
+
 async def _guard(name: str, check: Callable[[], Awaitable[Check | list[Check]]]) -> list[Check]:
     try:
         result = await check()
@@ -410,6 +455,8 @@ async def _jwt_checks(settings: Settings) -> list[Check]:
         checks += await _guard("jwt (JWKS)", lambda: _jwks(settings))
     if settings.supabase_jwt_secret is None and not settings.supabase_url:
         checks.append(Check("jwt", None, "HTTP mode needs SUPABASE_JWT_SECRET or SUPABASE_URL (stdio does not)"))
+    if settings.pam_public_url:
+        checks += await _guard("oauth", lambda: _oauth(settings))
     return checks
 
 

@@ -4,14 +4,27 @@ Supabase access tokens are JWTs: HS256 signed with the project's JWT secret on o
 projects, or signed with asymmetric keys published at ``/auth/v1/.well-known/jwks.json``
 on newer ones. Either way the token must be current, meant for ``authenticated`` and name
 a user (``sub``, a UUID). The user id never comes from a tool argument.
+
+Tokens Supabase Auth issues through its OAuth 2.1 server to a remote MCP client are the
+same access tokens plus a ``client_id`` claim. They can be limited to a list of clients,
+and tokens without ``client_id`` (the app's own sign-in) can be refused. What cannot be
+checked: the audience. Supabase has no resource indicators (RFC 8707), so ``aud`` stays
+``authenticated`` and a token issued to any client of the project is valid here too; the
+client allow-list is the narrowing there is.
+
+A verified token is cached until it expires (bounded, least recently used first out), so
+a client's every call costs a dictionary lookup instead of a signature check.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import jwt
@@ -23,6 +36,15 @@ log = logging.getLogger(__name__)
 
 AUDIENCE = "authenticated"
 LEEWAY_SECONDS = 30
+CACHE_SIZE = 4096
+
+# Why a token was refused, in words a client may show: nothing more leaks (no claim values).
+Reason = Literal["expired", "invalid", "client"]
+REASON_TEXT: dict[Reason, str] = {
+    "expired": "The access token has expired; sign in again.",
+    "invalid": "The access token is not valid for this server.",
+    "client": "This client is not allowed to use this server.",
+}
 
 
 @dataclass(frozen=True)
@@ -33,13 +55,29 @@ class VerifiedToken:
 
 
 class InvalidToken(Exception):
-    """The bearer token is missing, malformed, expired, for another audience or badly signed."""
+    """The bearer token is malformed, expired, for another audience, badly signed or from a client not allowed.
+
+    ``reason`` says which, coarsely, for the 401's error description; the message is for the log.
+    """
+
+    def __init__(self, message: str, reason: Reason = "invalid") -> None:
+        super().__init__(message)
+        self.reason: Reason = reason
 
 
 class SupabaseJwtVerifier:
     """Verifies Supabase access tokens with a well-kept JWT library (PyJWT)."""
 
-    def __init__(self, *, secret: str | None, supabase_url: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        secret: str | None,
+        supabase_url: str | None,
+        client_ids: Iterable[str] | None = None,
+        accept_session_tokens: bool = True,
+        now: Callable[[], float] = time.time,
+        cache_size: int = CACHE_SIZE,
+    ) -> None:
         if not secret and not supabase_url:
             raise ConfigurationError(
                 "HTTP mode verifies Supabase access tokens: set SUPABASE_JWT_SECRET (HS256 projects) "
@@ -52,13 +90,53 @@ class SupabaseJwtVerifier:
             if self._issuer
             else None
         )
+        self._client_ids = frozenset(client_ids) if client_ids else None
+        self._accept_session_tokens = accept_session_tokens
+        self._now = now
+        self._cache: OrderedDict[str, VerifiedToken] = OrderedDict()
+        self._cache_size = cache_size
+
+    @property
+    def issuer(self) -> str | None:
+        """``<SUPABASE_URL>/auth/v1``: who issues the tokens, the authorization server clients are sent to."""
+        return self._issuer
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SupabaseJwtVerifier:
         secret = settings.supabase_jwt_secret.get_secret_value() if settings.supabase_jwt_secret else None
-        return cls(secret=secret, supabase_url=settings.supabase_url)
+        client_ids = [part.strip() for part in settings.pam_oauth_client_ids.split(",") if part.strip()]
+        return cls(
+            secret=secret,
+            supabase_url=settings.supabase_url,
+            client_ids=client_ids,
+            accept_session_tokens=settings.pam_accept_session_tokens,
+        )
 
     async def verify(self, token: str) -> VerifiedToken:
+        cached = self._cache.get(token)
+        if cached is not None:
+            if self._now() <= cached.expires_at + LEEWAY_SECONDS:
+                self._cache.move_to_end(token)
+                return cached
+            del self._cache[token]
+            raise InvalidToken("token expired", "expired")
+        verified = await self._verify_uncached(token)
+        self._check_client(verified.claims)
+        self._cache[token] = verified
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return verified
+
+    def _check_client(self, claims: dict[str, Any]) -> None:
+        client_id = claims.get("client_id")
+        if client_id is None:
+            if not self._accept_session_tokens:
+                raise InvalidToken("session token (no client_id) but PAM_ACCEPT_SESSION_TOKENS is off", "client")
+            return
+        if self._client_ids is not None and str(client_id) not in self._client_ids:
+            raise InvalidToken("client_id not in PAM_OAUTH_CLIENT_IDS", "client")
+
+    async def _verify_uncached(self, token: str) -> VerifiedToken:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -87,6 +165,8 @@ class SupabaseJwtVerifier:
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "sub", "aud"]},
             )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("ExpiredSignatureError", "expired") from None
         except jwt.PyJWTError as exc:
             raise InvalidToken(type(exc).__name__) from None
         try:

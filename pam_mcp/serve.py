@@ -10,13 +10,16 @@ from types import FrameType
 from typing import Literal
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from pam_mcp.embedded import stop_all
 from pam_mcp.errors import ConfigurationError
 from pam_mcp.identity import SupabaseJwtVerifier
+from pam_mcp.oauth.consent import consent_routes
+from pam_mcp.oauth.front import BearerGate, Public, host_checks, metadata_routes, with_cors
 from pam_mcp.ratelimit import Rate, RateLimiter, parse_rate
 from pam_mcp.runtime import Runtime, open_runtime, stdio_user
-from pam_mcp.server import App, build_server
+from pam_mcp.server import App, build_server, http_app
 from pam_mcp.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,25 @@ def make_app(runtime: Runtime, *, key_prefix: str = "pam:rl") -> App:
     )
 
 
+def build_http_app(settings: Settings, app: App, verifier: SupabaseJwtVerifier, host: str) -> ASGIApp:
+    """The HTTP server: MCP at /mcp behind the OAuth front (discovery, honest 401s, CORS), and the consent page."""
+    public = Public.from_settings(settings)
+    if public is not None and verifier.issuer is None:
+        raise ConfigurationError(
+            "PAM_PUBLIC_URL needs SUPABASE_URL: discovery names <SUPABASE_URL>/auth/v1 as where to sign in."
+        )
+    server = build_server(
+        app, verifier=verifier, issuer=verifier.issuer, resource_url=public.resource if public else None
+    )
+    checks = host_checks(settings, public, host)
+    mcp_app = http_app(server, host=host, allowed_hosts=checks.hosts, allowed_origins=checks.origins)
+    if public is not None and verifier.issuer is not None:
+        mcp_app.routes.extend(metadata_routes(public, verifier.issuer))
+        mcp_app.routes.extend(consent_routes(settings, public))
+    gated = BearerGate(mcp_app, verifier, public.metadata_url if public else None)
+    return with_cors(gated, checks.origins)
+
+
 # Set once the stdio session has ended and the clean-up is under way.
 _orderly_stop = threading.Event()
 
@@ -85,10 +107,9 @@ async def serve(settings: Settings, transport: Literal["stdio", "http"], host: s
             await build_server(app).run_stdio_async()
             _orderly_stop.set()
             return
-        issuer = f"{settings.supabase_url.rstrip('/')}/auth/v1" if settings.supabase_url else None
-        server = build_server(app, verifier=verifier, issuer=issuer)
-        # Stateless: any replica can answer any request; they share only Redis and Postgres.
-        http_app = server.streamable_http_app(stateless_http=True, json_response=True, host=host)
-        config = uvicorn.Config(http_app, host=host, port=port, log_level="warning", lifespan="on")
+        assert verifier is not None
+        config = uvicorn.Config(
+            build_http_app(settings, app, verifier, host), host=host, port=port, log_level="warning", lifespan="on"
+        )
         log.warning("pam-mcp listening on http://%s:%d/mcp", host, port)
         await uvicorn.Server(config).serve()

@@ -26,6 +26,7 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import ToolAnnotations
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, Field, ValidationError
@@ -85,7 +86,7 @@ class SupabaseTokenVerifier:
             return None
         return AccessToken(
             token=token,
-            client_id="supabase",
+            client_id=str(verified.claims.get("client_id", "supabase")),
             scopes=[],
             expires_at=verified.expires_at,
             subject=str(verified.user_id),
@@ -425,15 +426,26 @@ def _register_resources(server: MCPServer[Any], app: App) -> None:
 # -- assembly ------------------------------------------------------------------------------------
 
 
-def build_server(app: App, *, verifier: SupabaseJwtVerifier | None = None, issuer: str | None = None) -> MCPServer[Any]:
-    """The PAM MCP server. With ``verifier``, HTTP requests need a valid Supabase bearer token."""
+def build_server(
+    app: App,
+    *,
+    verifier: SupabaseJwtVerifier | None = None,
+    issuer: str | None = None,
+    resource_url: str | None = None,
+) -> MCPServer[Any]:
+    """The PAM MCP server. With ``verifier``, HTTP requests need a valid Supabase bearer token.
+
+    With ``resource_url`` (the public ``.../mcp``) the SDK publishes the protected resource
+    metadata naming ``issuer`` and points its 401s there. Supabase binds no token to a
+    resource (no RFC 8707), so the token's resource is not compared: the verifier checks.
+    """
     auth: dict[str, Any] = {}
     if verifier is not None:
         auth = {
             "token_verifier": SupabaseTokenVerifier(verifier),
             "auth": AuthSettings(
                 issuer_url=issuer or "http://localhost/auth/v1",
-                resource_server_url=None,
+                resource_server_url=resource_url,
                 validate_token_resource=False,
             ),
         }
@@ -450,3 +462,21 @@ def build_server(app: App, *, verifier: SupabaseJwtVerifier | None = None, issue
     _register_tools(server, app, arguments)
     _register_resources(server, app)
     return server
+
+
+def http_app(
+    server: MCPServer[Any], *, host: str, allowed_hosts: list[str] | None, allowed_origins: list[str] | None
+) -> Any:
+    """The streamable HTTP app ``pam-mcp serve`` runs: stateless, JSON responses, Host/Origin lists.
+
+    ``None`` lists keep the SDK's default (checks on only when bound to loopback).
+    """
+    security = None
+    if allowed_hosts is not None or allowed_origins is not None:
+        security = TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=allowed_hosts or [],
+            allowed_origins=allowed_origins or [],
+        )
+    # Stateless: any replica can answer any request; they share only Redis and Postgres.
+    return server.streamable_http_app(stateless_http=True, json_response=True, host=host, transport_security=security)

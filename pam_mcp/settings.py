@@ -58,6 +58,21 @@ class Settings(BaseSettings):
     pam_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="WARNING", alias="PAM_LOG_LEVEL")
     pam_db_pool_size: int = Field(default=10, alias="PAM_DB_POOL_SIZE", ge=1, le=100)
 
+    # -- remote clients signing people in (OAuth 2.1, Supabase Auth as the authorization server) --
+    # Where people reach this server, without /mcp (e.g. https://pam.example.com). With
+    # SUPABASE_URL it is all discovery needs; it also turns the Host/Origin checks on.
+    pam_public_url: str | None = Field(default=None, alias="PAM_PUBLIC_URL")
+    # Host headers and browser Origins accepted over HTTP, comma-separated. Unset: the public
+    # URL's own (and loopback when bound to loopback).
+    pam_allowed_hosts: str = Field(default="", alias="PAM_ALLOWED_HOSTS")
+    pam_allowed_origins: str = Field(default="", alias="PAM_ALLOWED_ORIGINS")
+    # OAuth clients (Supabase client ids) whose tokens are accepted, comma-separated; unset: any.
+    pam_oauth_client_ids: str = Field(default="", alias="PAM_OAUTH_CLIENT_IDS")
+    # Plain session tokens (no client_id claim: the app's own sign-in, its backend agent).
+    pam_accept_session_tokens: bool = Field(default=True, alias="PAM_ACCEPT_SESSION_TOKENS")
+    # The consent page Supabase Auth sends people to; "off" when the app hosts its own.
+    pam_consent_path: str = Field(default="/oauth/consent", alias="PAM_CONSENT_PATH")
+
     @field_validator("pam_data_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:
