@@ -17,6 +17,7 @@
 -- Otherwise {allowed (0/1), remaining, retry_after_ms, reset_ms, tightest, left_1, ..., left_n}:
 --   retry_after_ms  when refused, the exact wait until every window admits a call (the
 --                   longest wait any full window needs); else 0
+--   tightest        when refused, the window that needs that wait (the one to name)
 --   reset_ms        the wait until the log is empty (every budget is back)
 --   left_i          calls still admissible in window i
 --
@@ -90,7 +91,7 @@ if not room then
       local blocker = redis.call('ZRANGE', key, -limit, -limit, 'WITHSCORES')
       local wait = tonumber(blocker[2]) + tonumber(ARGV[2 + 2 * i]) - now
       if wait > retry_after then
-        retry_after = wait
+        retry_after, tightest = wait, i
       end
     end
   end

@@ -161,17 +161,21 @@ class RateLimiter:
         window is full, and ``LimiterUnavailable`` when Redis cannot answer and the limiter
         does not fail open. ``now_ms`` overrides the Redis clock, for tests only.
         """
-        rates = Rates.of(rate)
-        decision = await self._run(identity, bucket, rates, cost=1, now_ms=now_ms)
+        decision, tightest = await self._run(identity, bucket, Rates.of(rate), cost=1, now_ms=now_ms)
         if not decision.allowed:
-            raise RateLimited(decision.retry_after_seconds, str(rates))
+            # Name the window that makes the wait: "500/hour", not every window of the limit.
+            raise RateLimited(decision.retry_after_seconds, str(tightest))
         return decision
 
     async def peek(self, identity: str, bucket: str, rate: Rate | Rates, *, now_ms: int | None = None) -> Decision:
         """Report the budget left without spending any of it (``allowed``: would a hit pass now)."""
-        return await self._run(identity, bucket, Rates.of(rate), cost=0, now_ms=now_ms)
+        decision, _ = await self._run(identity, bucket, Rates.of(rate), cost=0, now_ms=now_ms)
+        return decision
 
-    async def _run(self, identity: str, bucket: str, rates: Rates, *, cost: int, now_ms: int | None) -> Decision:
+    async def _run(
+        self, identity: str, bucket: str, rates: Rates, *, cost: int, now_ms: int | None
+    ) -> tuple[Decision, Rate]:
+        """The script's decision, and the tightest window (when refused: the one making the wait)."""
         key = self._key(identity, bucket)
         if now_ms is not None and (isinstance(now_ms, bool) or not isinstance(now_ms, int) or now_ms < 0):
             raise ValueError(f"now_ms must be a non-negative integer of milliseconds, not {now_ms!r}.")
@@ -187,27 +191,31 @@ class RateLimiter:
                 await self._redis.script_load(_SCRIPT)
                 reply = await self._execute("EVALSHA", _SCRIPT_SHA, 1, *args)
         except (RedisError, OSError) as exc:
-            return self._unavailable(exc, rates)
+            return self._unavailable(exc, rates), rates.windows[0]
         if self._outage:
             self._outage = False
             logger.info("Rate limiter: Redis answers again; limits are enforced.")
         if len(reply) == 2:  # admitted and recorded: the script sends only what a caller needs
             remaining, tightest = reply
-            return Decision(
+            window = rates.windows[tightest - 1]
+            admitted = Decision(
                 allowed=True,
                 remaining=remaining,
                 reset_after_seconds=float(rates.longest.window_seconds),
-                limit=rates.windows[tightest - 1].limit,
+                limit=window.limit,
             )
+            return admitted, window
         allowed, remaining, retry_after_ms, reset_ms, tightest, *left = reply
-        return Decision(
+        window = rates.windows[tightest - 1]
+        decision = Decision(
             allowed=allowed == 1,
             remaining=remaining,
             reset_after_seconds=reset_ms / 1000,
-            limit=rates.windows[tightest - 1].limit,
+            limit=window.limit,
             retry_after_seconds=retry_after_ms / 1000,
             left=tuple(left),
         )
+        return decision, window
 
     def _unavailable(self, exc: BaseException, rates: Rates) -> Decision:
         """Translate a Redis failure: admit with a warning (fail open) or refuse, never leak it."""

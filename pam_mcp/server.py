@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic_core import PydanticUndefined
 
 from pam_mcp import __version__, resources
-from pam_mcp.buckets import resource_tool
+from pam_mcp.buckets import TOOL_NAMES, resource_tool
 from pam_mcp.errors import Forbidden, LimiterUnavailable, NotFound, PamError, RateLimited
 from pam_mcp.identity import InvalidToken, SupabaseJwtVerifier
 from pam_mcp.ratelimit import Rate, RateLimiter, Rates
@@ -69,6 +69,11 @@ class App:
     subscription_price: Decimal = Decimal("14.99")
     now: Callable[[], Any] = utc_now
     zones: ZoneCache = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A misspelt tool would leave the tool it meant in the global bucket, silently.
+        if unknown := set(self.tool_rates) - TOOL_NAMES:
+            raise ValueError(f"tool_rates names no tool: {', '.join(sorted(unknown))}.")
 
 
 # -- identity ----------------------------------------------------------------------------------

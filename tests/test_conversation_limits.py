@@ -15,7 +15,7 @@ import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import pytest
@@ -242,6 +242,11 @@ async def test_every_tool_and_resource_is_declared_in_the_bucket_map(
     assert tools == TOOL_NAMES
     assert uris | templates == set(RESOURCE_TOOLS)
     assert {tool for tool in RESOURCE_TOOLS.values() if tool is not None} <= TOOL_NAMES
+
+
+def test_an_app_refuses_a_limit_for_a_tool_that_does_not_exist() -> None:
+    with pytest.raises(ValueError, match="names no tool: a:b"):
+        App(store=cast(Any, None), limiter=cast(RateLimiter, None), rate=per_hour(1), tool_rates={"a:b": per_hour(1)})
 
 
 async def test_the_rate_limit_resource_shows_every_window_of_every_bucket(

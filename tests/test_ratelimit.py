@@ -190,7 +190,7 @@ async def test_a_call_needs_room_in_every_window_and_waits_for_the_slowest(limit
     with pytest.raises(RateLimited) as minute_full:  # only the minute is full: its wait
         await limiter.hit(USER, "global", rates, now_ms=seconds(20))
     assert minute_full.value.retry_after == 40.0
-    assert minute_full.value.limit == "2/minute,3/hour"
+    assert minute_full.value.limit == "2/minute"  # the window that makes the wait is named
 
     admitted = await limiter.hit(USER, "global", rates, now_ms=seconds(61))
     assert admitted.remaining == 0  # the minute holds t=10 and t=61, the hour all three calls
@@ -199,6 +199,7 @@ async def test_a_call_needs_room_in_every_window_and_waits_for_the_slowest(limit
     with pytest.raises(RateLimited) as both_full:
         await limiter.hit(USER, "global", rates, now_ms=seconds(62))
     assert both_full.value.retry_after == 3538.0
+    assert str(both_full.value) == "Rate limit of 3/hour reached; the next call is allowed in 3538 s."
     with pytest.raises(RateLimited):
         await limiter.hit(USER, "global", rates, now_ms=seconds(3599.999))
     assert (await limiter.hit(USER, "global", rates, now_ms=seconds(3600))).allowed
