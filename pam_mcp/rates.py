@@ -154,9 +154,11 @@ def parse_rate(text: str) -> Rate:
     limit = int(match["limit"])
     window = (int(match["count"]) if match["count"] is not None else 1) * seconds_per_unit
     if not 1 <= limit <= MAX_LIMIT:
-        raise ValueError(f"cannot use the rate {text!r}: N must be from 1 to {MAX_LIMIT:,} calls.")
+        raise ValueError(f"cannot use the rate {text!r}: N must be from 1 to {MAX_LIMIT:,}; write {RATE_FORMAT}.")
     if not 1 <= window <= MAX_WINDOW_SECONDS:
-        raise ValueError(f"cannot use the rate {text!r}: the period must be from 1 second to 1 day.")
+        raise ValueError(
+            f"cannot use the rate {text!r}: the period must be from 1 second to 1 day; write {RATE_FORMAT}."
+        )
     return Rate(limit=limit, window_seconds=window)
 
 
@@ -184,7 +186,10 @@ def parse_tool_rates(text: str, tools: Collection[str]) -> dict[str, Rates]:
         name = name.strip()
         if not sep:
             if current is None:
-                raise ValueError(f"{item!r} is not tool=rate: write tool=N/period[,N/period][,tool=N/period...].")
+                raise ValueError(
+                    f"{item!r} is not tool=rate: write tool=N/period[,N/period][,tool=...], each N/period as "
+                    f"{RATE_FORMAT}."
+                )
             current.append(item)
             continue
         if name not in tools:

@@ -296,6 +296,8 @@ def test_a_bad_rate_is_refused_when_the_settings_are_read(variable: str, value: 
         Settings.model_validate({variable: value})
     assert variable in str(refused.value)
     assert problem in str(refused.value)
+    if "unknown tool" not in problem:
+        assert "N/second|minute|hour|day or N/<k><s|m|h|d>" in str(refused.value)  # the format to write
 
 
 def test_tool_limits_add_to_the_default_check_guardrails_bucket() -> None:
