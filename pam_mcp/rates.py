@@ -197,4 +197,10 @@ def parse_tool_rates(text: str, tools: Collection[str]) -> dict[str, Rates]:
         if name in windows:
             raise ValueError(f"{name} is given twice; list all its windows after one {name}=.")
         current = windows[name] = [rate.strip()]
-    return {name: Rates(tuple(parse_rate(part) for part in parts)) for name, parts in windows.items()}
+    rates: dict[str, Rates] = {}
+    for name, parts in windows.items():
+        try:
+            rates[name] = Rates(tuple(parse_rate(part) for part in parts))
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+    return rates
