@@ -1,8 +1,9 @@
 """2. The limiter, next to the limits library's Redis moving window on the same Redis.
 
 Both are one Lua script per call on the same redis.asyncio connection pool (limits through
-its redis-py bridge). Cost: interleaved admitted calls at the deployed default shape
-(100/hour, each identity holding up to 50 calls in its window). Exactness: 1,000 concurrent
+its redis-py bridge). Cost: interleaved admitted calls at 100/hour (each identity holding up
+to 50 calls in its window), and beside it pam-mcp's default of two windows (50/minute,500/hour)
+checked in the same script. Exactness: 1,000 concurrent
 calls for one identity against a limit of 100; how many each admits.
 """
 
@@ -20,7 +21,9 @@ from bench.env import Bench, note
 from bench.stats import Op, interleaved
 from pam_mcp.errors import RateLimited
 from pam_mcp.ratelimit import Rate, RateLimiter
+from pam_mcp.rates import parse_rates
 from pam_mcp.runtime import redis_client
+from pam_mcp.settings import DEFAULT_RATE_LIMIT
 
 LIMIT = 100
 CONCURRENT = 1000
@@ -60,9 +63,14 @@ async def run(bench: Bench) -> dict[str, Any]:
         # Rotate identities so every call is admitted and each window holds at most 50 calls.
         identities = max(1, (rounds + warmup) // 50 + 1)
         pam_ids, limits_ids = itertools.cycle(range(identities)), itertools.cycle(range(identities))
+        # The same identities (another bucket), so the log is as full with two windows as with one.
+        default, two_ids = parse_rates(DEFAULT_RATE_LIMIT), itertools.cycle(range(identities))
 
         async def pam_hit() -> None:
             await pam.hit(f"u{next(pam_ids)}", "all", rate)
+
+        async def pam_two_windows() -> None:
+            await pam.hit(f"u{next(two_ids)}", "two", default)
 
         async def limits_hit() -> None:
             if not await strategy.hit(item, f"u{next(limits_ids)}"):
@@ -71,7 +79,12 @@ async def run(bench: Bench) -> dict[str, Any]:
         async def ping() -> None:
             await redis.ping()
 
-        ops: dict[str, Op] = {"redis_ping": ping, "pam_mcp": pam_hit, "limits_moving_window": limits_hit}
+        ops: dict[str, Op] = {
+            "redis_ping": ping,
+            "pam_mcp": pam_hit,
+            "pam_mcp_two_windows": pam_two_windows,
+            "limits_moving_window": limits_hit,
+        }
         note(f"limiter: {rounds} interleaved calls each")
         cost = {k: v.as_dict() for k, v in (await interleaved(ops, rounds, warmup)).items()}
 

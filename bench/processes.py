@@ -40,6 +40,7 @@ def server_env(database_url: str, redis_url: str, data_dir: Path, rate: str, **e
         REDIS_URL=redis_url,
         SUPABASE_JWT_SECRET=JWT_SECRET,
         PAM_RATE_LIMIT=rate,
+        PAM_TOOL_RATE_LIMITS=f"check_guardrails={rate}",  # its own bucket, by default far smaller
         PAM_DATA_DIR=str(data_dir),
         **extra,
     )

@@ -42,6 +42,16 @@ def verdicts(r: dict[str, Any]) -> list[dict[str, Any]]:
             "ratio": round(ratio, 3),
             "met": ratio <= 1.0,
         })  # fmt: skip
+        if "pam_mcp_two_windows" in cost:
+            two = cost["pam_mcp_two_windows"]["median_ms"] / cost["pam_mcp"]["median_ms"]
+            rows.append({
+                "measure": "limiter: two windows (the default) vs one",
+                "result": f"{cost['pam_mcp_two_windows']['median_ms'] * 1000:.0f} vs "
+                          f"{cost['pam_mcp']['median_ms'] * 1000:.0f} µs = {two:.2f}x",
+                "target": "<= 1.25x",
+                "ratio": round(two, 3),
+                "met": two <= 1.25,
+            })  # fmt: skip
         admitted = r["limiter"]["admitted"]
         limit, calls = r["limiter"]["limit"], r["limiter"]["concurrent_calls"]
         for name, label in (("pam_mcp", "pam-mcp"), ("limits_moving_window", "limits")):
@@ -150,6 +160,11 @@ def render(r: dict[str, Any]) -> str:
             [
                 ["Redis PING (floor)", _ms(c["redis_ping"])],
                 ["pam-mcp (sliding log, one script)", _ms(c["pam_mcp"])],
+                *(
+                    [["pam-mcp, default 50/minute,500/hour (one script)", _ms(c["pam_mcp_two_windows"])]]
+                    if "pam_mcp_two_windows" in c
+                    else []
+                ),
                 ["limits MovingWindowRateLimiter (redis-py)", _ms(c["limits_moving_window"])],
             ],
         )

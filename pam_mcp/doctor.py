@@ -174,26 +174,14 @@ async def _rest_api(settings: Settings) -> list[Check]:
 
 
 def _limiter_config(settings: Settings) -> Check:
-    from pam_mcp.ratelimit import parse_rate
-
+    # The rates themselves were validated when the settings were read.
     if settings.redis_url is not None:
         where = f"REDIS_URL {mask_url(settings.redis_url.get_secret_value())}"
     else:
         where = f"embedded Redis in {settings.pam_data_dir / 'redis'}"
-    try:
-        parse_rate(settings.pam_rate_limit)
-    except ValueError as exc:
-        return Check("limiter", False, f"{where}; PAM_RATE_LIMIT: {exc}")
-    if settings.pam_tool_rate_limits.strip():
-        # Imported only when needed: serve pulls in the MCP SDK and uvicorn.
-        from pam_mcp.serve import parse_tool_rates
-
-        try:
-            parse_tool_rates(settings.pam_tool_rate_limits)
-        except PamError as exc:
-            return Check("limiter", False, f"{where}; {exc}")
+    tools = "".join(f", {name} {rates}" for name, rates in sorted(settings.tool_rate_limits.items()))
     on_down = settings.pam_rate_limit_on_redis_down
-    return Check("limiter", True, f"{where}, limit {settings.pam_rate_limit}, {on_down} calls when Redis is down")
+    return Check("limiter", True, f"{where}, limit {settings.rate_limits}{tools}, {on_down} calls when Redis is down")
 
 
 async def _postgres(dsn: str) -> Check:

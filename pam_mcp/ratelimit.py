@@ -1,8 +1,9 @@
 """The rate limiter: who may call how often, decided in Redis in one round trip.
 
 Each (identity, bucket) pair owns a sliding log in Redis (a sorted set of call times). One Lua
-script, ``ratelimit.lua`` beside this file, trims the log, counts, and either records the call
-or computes the exact wait, atomically. That makes the limit exact under any concurrency and
+script, ``ratelimit.lua`` beside this file, trims the log, counts every window of the bucket's
+limit (e.g. 400 an hour and 40 a minute, in one log), and either records the call in all of
+them or computes the exact wait, atomically. That makes the limit exact under any concurrency and
 across any number of server processes, and gives the caller a true ``Retry-After`` instead of
 a guess. Fixed windows admit 2N around a boundary and token buckets admit 2N-1 in a rolling
 window; a log admits N, at the price of memory proportional to the limit, which is small for
@@ -30,33 +31,11 @@ from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, RedisError
 
 from pam_mcp.errors import LimiterUnavailable, RateLimited
+from pam_mcp.rates import Rate, Rates, parse_rate, parse_rates
 
-__all__ = ["Decision", "Rate", "RateLimiter", "parse_rate"]
+__all__ = ["Decision", "Rate", "RateLimiter", "Rates", "parse_rate", "parse_rates"]
 
 logger = logging.getLogger(__name__)
-
-_UNITS: Final[dict[str, int]] = {
-    "s": 1,
-    "sec": 1,
-    "second": 1,
-    "m": 60,
-    "min": 60,
-    "minute": 60,
-    "h": 3600,
-    "hr": 3600,
-    "hour": 3600,
-    "d": 86400,
-    "day": 86400,
-}
-_UNIT_NAMES: Final[dict[int, str]] = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
-_UNIT_ABBREV: Final[tuple[tuple[int, str], ...]] = ((86400, "d"), (3600, "h"), (60, "m"), (1, "s"))
-
-# "100/hour", "100/hours", "100 / 2h", "5/30s", "10 per minute". ASCII only: int() would accept
-# other scripts' digits, which nobody means in a config file.
-_RATE_RE: Final = re.compile(
-    r"\s*(?P<limit>\d+)\s*(?:/|\s+per\s+)\s*(?P<count>\d+)?\s*(?P<unit>[a-z]+)\s*",
-    re.ASCII | re.IGNORECASE,
-)
 
 # Identities and buckets become parts of a Redis key joined by ":". Restricting them to the
 # characters of a UUID or an MCP tool name keeps one caller's key from ever naming another's
@@ -67,70 +46,16 @@ _UNAVAILABLE_MESSAGE: Final = "The rate limiter (Redis) cannot be reached right 
 
 
 @dataclass(frozen=True, slots=True)
-class Rate:
-    """A limit of ``limit`` calls in any rolling span of ``window_seconds``."""
-
-    limit: int
-    window_seconds: int
-
-    def __post_init__(self) -> None:
-        if isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1:
-            raise ValueError(f"A rate's limit must be a whole number of at least 1, not {self.limit!r}.")
-        if isinstance(self.window_seconds, bool) or not isinstance(self.window_seconds, int) or self.window_seconds < 1:
-            raise ValueError(
-                f"A rate's window must be a whole number of seconds, at least 1, not {self.window_seconds!r}."
-            )
-
-    def __str__(self) -> str:
-        """Render in the form ``parse_rate`` reads back: "100/hour", or "5/30s" for other windows."""
-        name = _UNIT_NAMES.get(self.window_seconds)
-        if name is not None:
-            return f"{self.limit}/{name}"
-        for seconds, abbrev in _UNIT_ABBREV:
-            if self.window_seconds % seconds == 0:
-                return f"{self.limit}/{self.window_seconds // seconds}{abbrev}"
-        raise AssertionError("unreachable: every window is a whole number of seconds")
-
-
-def parse_rate(text: str) -> Rate:
-    """Read a rate such as "100/hour", "10/minutes", "5/30s" or "1000 per day".
-
-    Accepted units: second, minute, hour, day (singular or plural) and s, sec, m, min, h, hr, d,
-    optionally preceded by a count ("2h", "15 minutes"). The limit must be at least 1.
-    Raises ``ValueError`` with a message naming the problem, for settings to show as is.
-    """
-    match = _RATE_RE.fullmatch(text) if isinstance(text, str) else None
-    if match is None:
-        raise ValueError(
-            f"Cannot read the rate {text!r}: write it as <calls>/<period>, "
-            'e.g. "100/hour", "10/minute", "5/30s" or "1000/day".'
-        )
-    unit = match["unit"].lower()
-    # Plurals of the spelled-out names only: "ms" must not quietly mean "m" (minutes).
-    if unit not in _UNITS and len(unit) > 2 and unit.endswith("s"):
-        unit = unit[:-1]
-    seconds_per_unit = _UNITS.get(unit)
-    if seconds_per_unit is None:
-        raise ValueError(
-            f"Cannot read the rate {text!r}: unknown period {match['unit']!r}; "
-            "use second, minute, hour or day (or s, m, h, d)."
-        )
-    limit = int(match["limit"])
-    count = int(match["count"]) if match["count"] is not None else 1
-    if limit < 1:
-        raise ValueError(f"Cannot use the rate {text!r}: it must allow at least 1 call.")
-    if count < 1:
-        raise ValueError(f"Cannot use the rate {text!r}: the period must be at least 1 {unit}.")
-    return Rate(limit=limit, window_seconds=count * seconds_per_unit)
-
-
-@dataclass(frozen=True, slots=True)
 class Decision:
     """What the limiter decided for one call (or, from ``peek``, would decide).
 
-    ``remaining``: calls still admissible in the window after this one.
-    ``reset_after_seconds``: until the window holds no calls and the whole budget is back.
-    ``retry_after_seconds``: 0 when allowed; from ``peek`` on an exhausted budget, the exact wait.
+    With several windows, the figures are the tightest: ``remaining`` is the fewest calls
+    still admissible in any window after this one, and ``limit`` that window's limit.
+    ``reset_after_seconds``: until the log holds no calls and every budget is back.
+    ``retry_after_seconds``: 0 when allowed; from ``peek`` on an exhausted budget, the exact
+    wait (the longest any full window needs).
+    ``left``: from ``peek`` (and refusals), the calls still admissible in each window,
+    shortest window first; empty for an admitted call.
     """
 
     allowed: bool
@@ -138,6 +63,7 @@ class Decision:
     reset_after_seconds: float
     limit: int
     retry_after_seconds: float = 0.0
+    left: tuple[int, ...] = ()
 
 
 def _load_script() -> str:
@@ -197,8 +123,8 @@ class RateLimiter:
         self._fail_open = fail_open
         self._redis = redis
         # redis-py leaves execute_command untyped; for EVALSHA of this script it returns the
-        # script's reply: one integer, or four.
-        self._execute = cast("Callable[..., Awaitable[int | list[int]]]", redis.execute_command)
+        # script's reply: a list of integers.
+        self._execute = cast("Callable[..., Awaitable[list[int]]]", redis.execute_command)
         # Keys already checked, so the checks run once per (identity, bucket), not per call.
         self._keys: dict[tuple[str, str], str] = {}
         # Log an outage once when it starts and once when it ends, not on every call.
@@ -228,29 +154,34 @@ class RateLimiter:
             )
         return f"{self._key_prefix}:{identity}:{bucket}"
 
-    async def hit(self, identity: str, bucket: str, rate: Rate, *, now_ms: int | None = None) -> Decision:
-        """Spend one call of ``rate`` for ``identity`` in ``bucket``, or refuse.
+    async def hit(self, identity: str, bucket: str, rate: Rate | Rates, *, now_ms: int | None = None) -> Decision:
+        """Spend one call of ``rate`` (every window of it) for ``identity`` in ``bucket``, or refuse.
 
-        Raises ``RateLimited`` (with the exact seconds until a call would be admitted) when the
-        budget is spent, and ``LimiterUnavailable`` when Redis cannot answer and the limiter
+        Raises ``RateLimited`` (with the exact seconds until a call would be admitted) when any
+        window is full, and ``LimiterUnavailable`` when Redis cannot answer and the limiter
         does not fail open. ``now_ms`` overrides the Redis clock, for tests only.
         """
-        decision = await self._run(identity, bucket, rate, cost=1, now_ms=now_ms)
+        decision, tightest = await self._run(identity, bucket, Rates.of(rate), cost=1, now_ms=now_ms)
         if not decision.allowed:
-            raise RateLimited(decision.retry_after_seconds, str(rate))
+            # Name the window that makes the wait: "500/hour", not every window of the limit.
+            raise RateLimited(decision.retry_after_seconds, str(tightest))
         return decision
 
-    async def peek(self, identity: str, bucket: str, rate: Rate, *, now_ms: int | None = None) -> Decision:
+    async def peek(self, identity: str, bucket: str, rate: Rate | Rates, *, now_ms: int | None = None) -> Decision:
         """Report the budget left without spending any of it (``allowed``: would a hit pass now)."""
-        return await self._run(identity, bucket, rate, cost=0, now_ms=now_ms)
+        decision, _ = await self._run(identity, bucket, Rates.of(rate), cost=0, now_ms=now_ms)
+        return decision
 
-    async def _run(self, identity: str, bucket: str, rate: Rate, *, cost: int, now_ms: int | None) -> Decision:
+    async def _run(
+        self, identity: str, bucket: str, rates: Rates, *, cost: int, now_ms: int | None
+    ) -> tuple[Decision, Rate]:
+        """The script's decision, and the tightest window (when refused: the one making the wait)."""
         key = self._key(identity, bucket)
         if now_ms is not None and (isinstance(now_ms, bool) or not isinstance(now_ms, int) or now_ms < 0):
             raise ValueError(f"now_ms must be a non-negative integer of milliseconds, not {now_ms!r}.")
-        args: tuple[str | int, ...] = (key, rate.limit, rate.window_seconds * 1000, _MEMBERS.next() if cost else "")
-        if now_ms is not None:
-            args += (now_ms,)
+        args: list[str | int] = [key, _MEMBERS.next() if cost else "", "" if now_ms is None else now_ms]
+        for window in rates.windows:
+            args += (window.limit, window.window_seconds * 1000)
         try:
             try:
                 # EVALSHA: the script text crosses the network once per Redis server, not per call.
@@ -260,24 +191,33 @@ class RateLimiter:
                 await self._redis.script_load(_SCRIPT)
                 reply = await self._execute("EVALSHA", _SCRIPT_SHA, 1, *args)
         except (RedisError, OSError) as exc:
-            return self._unavailable(exc, rate)
+            return self._unavailable(exc, rates), rates.windows[0]
         if self._outage:
             self._outage = False
             logger.info("Rate limiter: Redis answers again; limits are enforced.")
-        if isinstance(reply, int):  # admitted and recorded: the script sends only `remaining`
-            return Decision(
-                allowed=True, remaining=reply, reset_after_seconds=float(rate.window_seconds), limit=rate.limit
+        if len(reply) == 2:  # admitted and recorded: the script sends only what a caller needs
+            remaining, tightest = reply
+            window = rates.windows[tightest - 1]
+            admitted = Decision(
+                allowed=True,
+                remaining=remaining,
+                reset_after_seconds=float(rates.longest.window_seconds),
+                limit=window.limit,
             )
-        allowed, remaining, retry_after_ms, reset_ms = reply
-        return Decision(
+            return admitted, window
+        allowed, remaining, retry_after_ms, reset_ms, tightest, *left = reply
+        window = rates.windows[tightest - 1]
+        decision = Decision(
             allowed=allowed == 1,
             remaining=remaining,
             reset_after_seconds=reset_ms / 1000,
-            limit=rate.limit,
+            limit=window.limit,
             retry_after_seconds=retry_after_ms / 1000,
+            left=tuple(left),
         )
+        return decision, window
 
-    def _unavailable(self, exc: BaseException, rate: Rate) -> Decision:
+    def _unavailable(self, exc: BaseException, rates: Rates) -> Decision:
         """Translate a Redis failure: admit with a warning (fail open) or refuse, never leak it."""
         if not self._outage:
             self._outage = True
@@ -285,5 +225,6 @@ class RateLimiter:
             # The driver's words belong in the operator's log, not in a message to a client.
             logger.warning("Rate limiter: Redis failed (%s: %s); %s.", type(exc).__name__, exc, policy)
         if self._fail_open:
-            return Decision(allowed=True, remaining=rate.limit, reset_after_seconds=0.0, limit=rate.limit)
+            tightest = min(window.limit for window in rates.windows)
+            return Decision(allowed=True, remaining=tightest, reset_after_seconds=0.0, limit=tightest)
         raise LimiterUnavailable(_UNAVAILABLE_MESSAGE) from exc

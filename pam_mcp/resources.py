@@ -13,7 +13,7 @@ import uuid
 from pydantic import Field
 
 from pam_mcp.errors import NotFound
-from pam_mcp.ratelimit import Decision
+from pam_mcp.ratelimit import Decision, Rates
 from pam_mcp.store.records import TableInfo
 from pam_mcp.tools.common import Output, ToolContext, next_month, parse_month
 from pam_mcp.tools.context import ContextResult, GetContextInput, ProfileOut, get_context, profile_out
@@ -31,10 +31,22 @@ class GuardrailsView(Output):
     safety_level: SafetyLevel
 
 
-class RateLimitView(Output):
-    limit: str
-    remaining: int
-    resets_in_seconds: float
+class WindowView(Output):
+    limit: str = Field(description="Calls allowed in this rolling window, e.g. 50/minute")
+    remaining: int = Field(description="Calls still allowed in this window")
+
+
+class BucketView(Output):
+    limit: str = Field(description="Every window of the limit, e.g. 50/minute,500/hour; a call needs room in all")
+    remaining: int = Field(description="The fewest calls left in any window")
+    resets_in_seconds: float = Field(description="Until every window's budget is whole again")
+    windows: list[WindowView]
+
+
+class RateLimitView(BucketView):
+    tools: dict[str, BucketView] = Field(
+        description="Tools counted in a bucket of their own (with the resources showing their data)"
+    )
 
 
 class TripsView(Output):
@@ -58,8 +70,19 @@ async def guardrails(ctx: ToolContext) -> GuardrailsView:
     return GuardrailsView(safety_level=await ctx.store.safety_level(ctx.user))
 
 
-def rate_limit(limit: str, decision: Decision) -> RateLimitView:
-    return RateLimitView(limit=limit, remaining=decision.remaining, resets_in_seconds=decision.reset_after_seconds)
+def _bucket(rates: Rates, decision: Decision) -> BucketView:
+    left = decision.left or tuple(w.limit for w in rates.windows)  # fail-open peeks say nothing
+    return BucketView(
+        limit=str(rates),
+        remaining=decision.remaining,
+        resets_in_seconds=decision.reset_after_seconds,
+        windows=[WindowView(limit=str(w), remaining=n) for w, n in zip(rates.windows, left, strict=True)],
+    )
+
+
+def rate_limit(rates: Rates, decision: Decision, tools: dict[str, tuple[Rates, Decision]]) -> RateLimitView:
+    overall = _bucket(rates, decision)
+    return RateLimitView(**overall.model_dump(), tools={name: _bucket(*bucket) for name, bucket in tools.items()})
 
 
 async def trips(ctx: ToolContext) -> TripsView:

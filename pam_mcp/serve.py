@@ -17,7 +17,7 @@ from pam_mcp.errors import ConfigurationError
 from pam_mcp.identity import SupabaseJwtVerifier
 from pam_mcp.oauth.consent import consent_routes
 from pam_mcp.oauth.front import BearerGate, Public, host_checks, metadata_routes, with_cors
-from pam_mcp.ratelimit import Rate, RateLimiter, parse_rate
+from pam_mcp.ratelimit import RateLimiter
 from pam_mcp.runtime import Runtime, open_runtime, stdio_user
 from pam_mcp.server import App, build_server, http_app
 from pam_mcp.settings import Settings
@@ -25,33 +25,15 @@ from pam_mcp.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def parse_tool_rates(text: str) -> dict[str, Rate]:
-    """``"log_trip=20/hour,check_guardrails=300/hour"`` to per-tool rates."""
-    rates: dict[str, Rate] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        name, sep, rate = item.partition("=")
-        if not sep or not name.strip():
-            raise ConfigurationError(f"PAM_TOOL_RATE_LIMITS: '{item}' is not tool=N/period")
-        try:
-            rates[name.strip()] = parse_rate(rate)
-        except ValueError as exc:
-            raise ConfigurationError(f"PAM_TOOL_RATE_LIMITS: {exc}") from None
-    return rates
-
-
 def make_app(runtime: Runtime, *, key_prefix: str = "pam:rl") -> App:
-    settings = runtime.settings
-    try:
-        rate = parse_rate(settings.pam_rate_limit)
-    except ValueError as exc:
-        raise ConfigurationError(f"PAM_RATE_LIMIT: {exc}") from None
+    settings = runtime.settings  # its rates were validated when the environment was read
     return App(
         store=runtime.store,
         limiter=RateLimiter(
             runtime.redis, key_prefix=key_prefix, fail_open=settings.pam_rate_limit_on_redis_down == "allow"
         ),
-        rate=rate,
-        tool_rates=parse_tool_rates(settings.pam_tool_rate_limits),
+        rate=settings.rate_limits,
+        tool_rates=settings.tool_rate_limits,
         subscription_price=settings.pam_subscription_price,
     )
 

@@ -13,7 +13,7 @@ import inspect
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -33,12 +33,14 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic_core import PydanticUndefined
 
 from pam_mcp import __version__, resources
+from pam_mcp.buckets import TOOL_NAMES, resource_tool
 from pam_mcp.errors import Forbidden, LimiterUnavailable, NotFound, PamError, RateLimited
 from pam_mcp.identity import InvalidToken, SupabaseJwtVerifier
-from pam_mcp.ratelimit import Rate, RateLimiter
+from pam_mcp.ratelimit import Rate, RateLimiter, Rates
 from pam_mcp.store.base import Caller, Store
 from pam_mcp.tools import context, expenses, guardrails, savings, trips
 from pam_mcp.tools.common import ToolContext, ZoneCache, utc_now
+from pam_mcp.tools.guardrail_rules.emergency import EMERGENCY_FALLBACK
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +63,18 @@ class App:
 
     store: Store
     limiter: RateLimiter
-    rate: Rate
-    tool_rates: dict[str, Rate] = field(default_factory=dict)
+    # The global bucket's windows, and the tools with a bucket of their own (see buckets.py).
+    rate: Rate | Rates
+    tool_rates: Mapping[str, Rate | Rates] = field(default_factory=dict)
     stdio_user: uuid.UUID | None = None
     subscription_price: Decimal = Decimal("14.99")
     now: Callable[[], Any] = utc_now
     zones: ZoneCache = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A misspelt tool would leave the tool it meant in the global bucket, silently.
+        if unknown := set(self.tool_rates) - TOOL_NAMES:
+            raise ValueError(f"tool_rates names no tool: {', '.join(sorted(unknown))}.")
 
 
 # -- identity ----------------------------------------------------------------------------------
@@ -114,8 +122,27 @@ def _tool_context(app: App) -> ToolContext:
 # -- the guard: identity and rate limit around every call ----------------------------------------
 
 
-def _error_result(message: str) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+def _error_result(message: str, meta: dict[str, Any] | None = None) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True, meta=meta)
+
+
+def _bucket(app: App, tool: str | None) -> tuple[str, Rate | Rates]:
+    """A tool with its own limit counts against that limit instead of the global one, so every
+    call costs exactly one script; a resource counts as the tool whose data it shows."""
+    if tool is not None and tool in app.tool_rates:
+        return f"tool.{tool}", app.tool_rates[tool]
+    return GLOBAL_BUCKET, app.rate
+
+
+def _refused_tool(name: str, exc: PamError) -> CallToolResult:
+    """A tool call the guard turned away: the reason, and the wait as data for programs."""
+    message = str(exc)
+    if name == "check_guardrails":
+        # The person may be describing an emergency: refusing the check must not withhold the
+        # numbers. Fixed text: no rules run, nothing is looked up, nothing is written.
+        message = f"{message} {EMERGENCY_FALLBACK}"
+    meta = {"retry_after": round(exc.retry_after, 3)} if isinstance(exc, RateLimited) else None
+    return _error_result(message, meta)
 
 
 _VALIDATION_HEADER = re.compile(r"^Error executing tool (?P<tool>\S+): \d+ validation errors? for \S+$")
@@ -157,15 +184,11 @@ def _guard(app: App, arguments: dict[str, frozenset[str]]) -> ServerMiddleware[A
         name = str(params.get("name", "")) if is_tool else ""
         try:
             user = _identify(app)
-            # A tool with its own limit counts against that limit instead of the global one,
-            # so every call costs exactly one script.
-            bucket, rate = (
-                (f"tool.{name}", app.tool_rates[name]) if name in app.tool_rates else (GLOBAL_BUCKET, app.rate)
-            )
+            bucket, rate = _bucket(app, name if is_tool else resource_tool(str(params.get("uri", ""))))
             await app.limiter.hit(str(user.id), bucket, rate)
         except (RateLimited, LimiterUnavailable, Forbidden) as exc:
             if is_tool:
-                return _error_result(str(exc))
+                return _refused_tool(name, exc)
             data = {"retry_after": round(exc.retry_after, 3)} if isinstance(exc, RateLimited) else None
             raise MCPError(code=-32000, message=str(exc), data=data) from None
         given = params.get("arguments") if is_tool else None
@@ -388,14 +411,20 @@ def _register_resources(server: MCPServer[Any], app: App) -> None:
     json_type = "application/json"
 
     async def rate_limit(ctx: ToolContext) -> resources.RateLimitView:
-        decision = await app.limiter.peek(str(ctx.user.id), GLOBAL_BUCKET, app.rate)
-        return resources.rate_limit(str(app.rate), decision)
+        user = str(ctx.user.id)
+        overall = Rates.of(app.rate)
+        tools = {}
+        for tool in sorted(app.tool_rates):  # at most one peek per tool: bounded
+            bucket, rates = _bucket(app, tool)
+            tools[tool] = (Rates.of(rates), await app.limiter.peek(user, bucket, rates))
+        return resources.rate_limit(overall, await app.limiter.peek(user, GLOBAL_BUCKET, overall), tools)
 
     static: list[tuple[str, str, str, Callable[[ToolContext], Awaitable[BaseModel]]]] = [
         ("pam://profile", "Profile", "The user's profile: name, country, currency, RV.", resources.profile),
         ("pam://context", "Context", "The same snapshot as get_context, for the latest session.", resources.context),
         ("pam://guardrails", "Safety level", "The user's safety level.", resources.guardrails),
-        ("pam://rate-limit", "Rate limit", "Calls left in the current window (this read counts).", rate_limit),
+        ("pam://rate-limit", "Rate limit", "Calls left in each window, overall and for tools with their own "
+         "limit (this read counts).", rate_limit),
         ("pam://trips", "Recent trips", "The user's 10 most recent trips.", resources.trips),
         ("pam://schema", "Database schema", "For developers: every table and view, its columns and access class.",
          resources.schema),

@@ -15,6 +15,18 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pam_mcp.buckets import TOOL_NAMES
+from pam_mcp.rates import Rates, parse_rates, parse_tool_rates
+
+# Rate-limit defaults; the README's "Rate limiting" section gives the arithmetic. A turn of a
+# conversation costs about 3-4 calls in the global bucket (get_context, log_message for each
+# side, now and then an action), so 100 turns an hour fit in 500/hour; 50/minute lets a person
+# type as fast as they like and stops an agent stuck in a loop within seconds.
+DEFAULT_RATE_LIMIT = "500/hour,50/minute"
+# check_guardrails always counts in a bucket of its own, so other calls cannot starve the one
+# that answers an emergency: two checks a turn (the message and the draft reply).
+DEFAULT_TOOL_RATE_LIMITS = "check_guardrails=200/hour,30/minute"
+
 
 def _default_data_dir() -> Path:
     # Per-user data directory, following XDG on Linux and the usual places elsewhere.
@@ -47,8 +59,9 @@ class Settings(BaseSettings):
     pam_user_refresh_token: SecretStr | None = Field(default=None, alias="PAM_USER_REFRESH_TOKEN")
     pam_data_dir: Path = Field(default_factory=_default_data_dir, alias="PAM_DATA_DIR")
 
-    pam_rate_limit: str = Field(default="100/hour", alias="PAM_RATE_LIMIT")
-    # Per-tool overrides, e.g. "log_trip=20/hour,check_guardrails=300/hour".
+    # Calls per person in rolling windows, all of which must have room: "500/hour,50/minute".
+    pam_rate_limit: str = Field(default=DEFAULT_RATE_LIMIT, alias="PAM_RATE_LIMIT")
+    # Tools with a bucket of their own, e.g. "log_trip=20/hour,5/minute,check_guardrails=300/hour".
     pam_tool_rate_limits: str = Field(default="", alias="PAM_TOOL_RATE_LIMITS")
     # What happens when Redis is unreachable: refuse (the limit is a safety control) or allow.
     pam_rate_limit_on_redis_down: Literal["refuse", "allow"] = Field(
@@ -77,6 +90,31 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    # Rates are read here, so a bad one stops pam-mcp at start-up naming the variable, not at
+    # the first call (where its error text would reach a client).
+    @field_validator("pam_rate_limit")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        parse_rates(value)
+        return value
+
+    @field_validator("pam_tool_rate_limits")
+    @classmethod
+    def _check_tool_rate_limits(cls, value: str) -> str:
+        parse_tool_rates(value, TOOL_NAMES)
+        return value
+
+    @property
+    def rate_limits(self) -> Rates:
+        """PAM_RATE_LIMIT's windows: the global bucket's limit."""
+        return parse_rates(self.pam_rate_limit)
+
+    @property
+    def tool_rate_limits(self) -> dict[str, Rates]:
+        """Each tool with a bucket of its own: the defaults, overridden by PAM_TOOL_RATE_LIMITS."""
+        defaults = parse_tool_rates(DEFAULT_TOOL_RATE_LIMITS, TOOL_NAMES)
+        return defaults | parse_tool_rates(self.pam_tool_rate_limits, TOOL_NAMES)
 
     @property
     def rest_store(self) -> bool:

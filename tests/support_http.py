@@ -28,7 +28,10 @@ from pam_mcp.server import App, build_server
 from tests.conftest import JWT_SECRET
 
 Mode = Literal["auto", "legacy"]
-RATE_LIMITED = re.compile(r"^Rate limit of \d+/\w+ reached; the next call is allowed in \d+ s\.$")
+# One or more windows; a refused check_guardrails adds the emergency numbers after the wait.
+RATE_LIMITED = re.compile(
+    r"^Rate limit of \d+/\w+(?:,\d+/\w+)* reached; the next call is allowed in \d+ s\.(?: If this is an emergency, .+)?$"
+)
 JSON_RPC_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 

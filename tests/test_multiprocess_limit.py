@@ -48,7 +48,10 @@ async def test_a_thousand_concurrent_calls_to_four_server_processes_admit_exactl
         async with (
             serve_processes(
                 PROCESSES,
-                serve_env(database_url, redis_url, tmp_path, PAM_RATE_LIMIT=f"{LIMIT}/hour"),
+                # check_guardrails has a bucket of its own; two windows, the minute's binding.
+                serve_env(
+                    database_url, redis_url, tmp_path, PAM_TOOL_RATE_LIMITS=f"check_guardrails={LIMIT}/minute,1000/hour"
+                ),
                 tmp_path,
                 start_timeout=60,
             ) as urls,

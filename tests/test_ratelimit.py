@@ -18,7 +18,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from pam_mcp.errors import LimiterUnavailable, RateLimited
-from pam_mcp.ratelimit import Decision, Rate, RateLimiter, parse_rate
+from pam_mcp.ratelimit import Decision, Rate, RateLimiter, Rates, parse_rate, parse_rates
+from pam_mcp.rates import MAX_LIMIT, MAX_WINDOW_SECONDS, parse_tool_rates
 
 MINUTE = Rate(limit=3, window_seconds=60)
 T0 = 1_700_000_000_000  # an arbitrary injected "now", in ms
@@ -130,17 +131,19 @@ async def test_every_key_expires_on_its_own_within_the_window(limiter: RateLimit
 @pytest.mark.anyio
 async def test_peek_reports_the_budget_without_spending_it(limiter: RateLimiter) -> None:
     fresh = await limiter.peek(USER, "global", MINUTE, now_ms=T0)
-    assert fresh == Decision(allowed=True, remaining=3, reset_after_seconds=0.0, limit=3)
+    assert fresh == Decision(allowed=True, remaining=3, reset_after_seconds=0.0, limit=3, left=(3,))
 
     await limiter.hit(USER, "global", MINUTE, now_ms=seconds(0))
     for _ in range(5):
         seen = await limiter.peek(USER, "global", MINUTE, now_ms=seconds(15))
-        assert seen == Decision(allowed=True, remaining=2, reset_after_seconds=45.0, limit=3)
+        assert seen == Decision(allowed=True, remaining=2, reset_after_seconds=45.0, limit=3, left=(2,))
 
     await limiter.hit(USER, "global", MINUTE, now_ms=seconds(20))
     await limiter.hit(USER, "global", MINUTE, now_ms=seconds(25))
     spent = await limiter.peek(USER, "global", MINUTE, now_ms=seconds(30))
-    assert spent == Decision(allowed=False, remaining=0, reset_after_seconds=55.0, limit=3, retry_after_seconds=30.0)
+    assert spent == Decision(
+        allowed=False, remaining=0, reset_after_seconds=55.0, limit=3, retry_after_seconds=30.0, left=(0,)
+    )
 
 
 @pytest.mark.anyio
@@ -171,6 +174,151 @@ async def test_a_thousand_concurrent_hits_admit_exactly_the_limit(redis_url: str
         await redis.delete(f"{prefix}:{USER}:global")
         await redis.aclose()
         await pool.aclose()
+
+
+# -- several windows at once --------------------------------------------------------------------
+
+TWO_A_MINUTE_THREE_AN_HOUR = Rates((Rate(limit=2, window_seconds=60), Rate(limit=3, window_seconds=3600)))
+
+
+@pytest.mark.anyio
+async def test_a_call_needs_room_in_every_window_and_waits_for_the_slowest(limiter: RateLimiter) -> None:
+    rates = TWO_A_MINUTE_THREE_AN_HOUR
+    await limiter.hit(USER, "global", rates, now_ms=seconds(0))
+    await limiter.hit(USER, "global", rates, now_ms=seconds(10))
+
+    with pytest.raises(RateLimited) as minute_full:  # only the minute is full: its wait
+        await limiter.hit(USER, "global", rates, now_ms=seconds(20))
+    assert minute_full.value.retry_after == 40.0
+    assert minute_full.value.limit == "2/minute"  # the window that makes the wait is named
+
+    admitted = await limiter.hit(USER, "global", rates, now_ms=seconds(61))
+    assert admitted.remaining == 0  # the minute holds t=10 and t=61, the hour all three calls
+
+    # Both full: the minute frees up at t=70, the hour only at t=3600. The wait is the hour's.
+    with pytest.raises(RateLimited) as both_full:
+        await limiter.hit(USER, "global", rates, now_ms=seconds(62))
+    assert both_full.value.retry_after == 3538.0
+    assert str(both_full.value) == "Rate limit of 3/hour reached; the next call is allowed in 3538 s."
+    with pytest.raises(RateLimited):
+        await limiter.hit(USER, "global", rates, now_ms=seconds(3599.999))
+    assert (await limiter.hit(USER, "global", rates, now_ms=seconds(3600))).allowed
+
+
+@pytest.mark.anyio
+async def test_a_call_refused_by_one_window_is_counted_in_none(limiter: RateLimiter) -> None:
+    rates = Rates((Rate(limit=1, window_seconds=60), Rate(limit=2, window_seconds=3600)))
+    await limiter.hit(USER, "global", rates, now_ms=seconds(0))
+    with pytest.raises(RateLimited):
+        await limiter.hit(USER, "global", rates, now_ms=seconds(30))
+
+    # Had the refusal counted in the hour, the hour would be full already.
+    assert (await limiter.hit(USER, "global", rates, now_ms=seconds(60))).allowed
+    with pytest.raises(RateLimited) as hour_full:
+        await limiter.hit(USER, "global", rates, now_ms=seconds(120))
+    assert hour_full.value.retry_after == 3480.0
+
+
+@pytest.mark.anyio
+async def test_peek_reports_what_is_left_in_each_window(limiter: RateLimiter) -> None:
+    rates = TWO_A_MINUTE_THREE_AN_HOUR
+    await limiter.hit(USER, "global", rates, now_ms=seconds(0))
+    await limiter.hit(USER, "global", rates, now_ms=seconds(70))
+
+    seen = await limiter.peek(USER, "global", rates, now_ms=seconds(80))
+    assert seen == Decision(allowed=True, remaining=1, reset_after_seconds=3590.0, limit=2, left=(1, 1))
+
+
+@pytest.mark.anyio
+async def test_several_windows_live_in_one_key_that_expires_with_the_longest(
+    limiter: RateLimiter, client: Redis, prefix: str
+) -> None:
+    await limiter.hit(USER, "global", TWO_A_MINUTE_THREE_AN_HOUR)
+
+    keys = [key async for key in client.scan_iter(match=f"{prefix}:*")]
+    assert keys == [f"{prefix}:{USER}:global".encode()]
+    assert 60_000 < await client.pttl(keys[0]) <= 3_600_000
+
+
+@pytest.mark.anyio
+async def test_a_thousand_concurrent_hits_fill_each_of_two_windows_exactly(limiter: RateLimiter) -> None:
+    rates = Rates((Rate(limit=50, window_seconds=60), Rate(limit=120, window_seconds=3600)))
+
+    async def burst(at: float) -> tuple[int, list[float]]:
+        admitted, waits = 0, []
+
+        async def one_call() -> None:
+            nonlocal admitted
+            try:
+                await limiter.hit(USER, "global", rates, now_ms=seconds(at))
+                admitted += 1
+            except RateLimited as exc:
+                waits.append(exc.retry_after)
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                for _ in range(1000):
+                    tg.start_soon(one_call)
+        return admitted, waits
+
+    # The minute admits 50 of each burst until the hour's 120 are spent: 50, 50, then 20.
+    first, first_waits = await burst(0)
+    second, _ = await burst(60)
+    third, third_waits = await burst(120)
+    assert (first, second, third) == (50, 50, 20)
+    assert set(first_waits) == {60.0}  # the minute's oldest entry ages out at t=60
+    assert set(third_waits) == {3480.0}  # the hour's: 120 calls back, the first at t=0
+
+
+@pytest.mark.anyio
+async def test_the_largest_limit_and_window_give_exact_positive_figures(limiter: RateLimiter) -> None:
+    widest = Rate(limit=MAX_LIMIT, window_seconds=MAX_WINDOW_SECONDS)
+    decision = await limiter.hit(USER, "global", widest, now_ms=seconds(0))
+    assert (decision.remaining, decision.limit) == (MAX_LIMIT - 1, MAX_LIMIT)
+    assert (await limiter.peek(USER, "global", widest, now_ms=seconds(1))).left == (MAX_LIMIT - 1,)
+
+    once_a_day = Rate(limit=1, window_seconds=MAX_WINDOW_SECONDS)
+    await limiter.hit(USER, "daily", once_a_day, now_ms=seconds(0))
+    with pytest.raises(RateLimited) as refused:
+        await limiter.hit(USER, "daily", once_a_day, now_ms=seconds(0.001))
+    assert refused.value.retry_after == 86_399.999
+
+
+def test_several_windows_are_read_and_written_back_shortest_first() -> None:
+    rates = parse_rates(" 500/hour , 50/minute ")
+    assert rates.windows == (Rate(50, 60), Rate(500, 3600))
+    assert str(rates) == "50/minute,500/hour"
+    assert parse_rates(str(rates)) == rates
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("", "no rate"), (",", "no rate"), ("5/hour,6/60m", "same length"), ("1/s,2/m,3/h,4/d,5/2d", "period"),
+     ("1/1s,2/2s,3/3s,4/4s,5/5s", "1 to 4 windows"), ("5/hour,lots", "cannot read")],
+)  # fmt: skip
+def test_several_windows_refuse_a_value_that_cannot_be_meant(text: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        parse_rates(text)
+
+
+def test_tool_limits_take_several_windows_per_tool() -> None:
+    tools = {"log_trip", "check_guardrails"}
+    assert parse_tool_rates("log_trip=20/hour,5/minute, check_guardrails=300/hour", tools) == {
+        "log_trip": Rates((Rate(5, 60), Rate(20, 3600))),
+        "check_guardrails": Rates((Rate(300, 3600),)),
+    }
+    assert parse_tool_rates("", tools) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("log_trip", "not tool=rate"), ("5/hour,log_trip=1/hour", "not tool=rate"), ("plan_trip=5/hour", "unknown tool"),
+     ("a:b=5/hour", "unknown tool"), ("log_trip=5/hour,log_trip=9/day", "twice"), ("log_trip=lots", "cannot read"),
+     ("=5/hour", "unknown tool")],
+)  # fmt: skip
+def test_tool_limits_refuse_unknown_tools_and_unreadable_entries(text: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        parse_tool_rates(text, {"log_trip"})
 
 
 def unreachable_redis() -> Redis:
@@ -262,7 +410,8 @@ async def test_identities_and_buckets_that_could_break_the_key_are_rejected(
         ("5/30s", 5, 30, "5/30s"),
         ("50/15m", 50, 900, "50/15m"),
         ("7/2h", 7, 7200, "7/2h"),
-        ("3/2 days", 3, 172800, "3/2d"),
+        ("3/12 hours", 3, 43200, "3/12h"),
+        ("1000000/day", 1_000_000, 86400, "1000000/day"),
         ("60 per minute", 60, 60, "60/minute"),
         ("9/90s", 9, 90, "9/90s"),
         ("4/120s", 4, 120, "4/2m"),
@@ -278,14 +427,17 @@ def test_parse_rate_reads_the_usual_spellings(text: str, limit: int, window_seco
 @pytest.mark.parametrize(
     "text",
     ["", "100", "hour", "0/hour", "-1/hour", "1.5/hour", "100/fortnight", "100/0s", "100/ms", "100/hour/2",
-     "100//hour", "\u0661\u0660/hour", "100 hour"],
+     "100//hour", "\u0661\u0660/hour", "100 hour", "3/2 days", "1/99999999999999d", "1000001/hour",
+     "99999999999999999999/hour", "1/86401s"],
 )  # fmt: skip
 def test_parse_rate_refuses_anything_else_with_a_clear_message(text: str) -> None:
     with pytest.raises(ValueError, match="rate"):
         parse_rate(text)
 
 
-@pytest.mark.parametrize(("limit", "window_seconds"), [(0, 60), (1, 0), (-5, 60), (True, 60)])
-def test_a_rate_must_allow_at_least_one_call_in_a_positive_window(limit: int, window_seconds: int) -> None:
+@pytest.mark.parametrize(
+    ("limit", "window_seconds"), [(0, 60), (1, 0), (-5, 60), (True, 60), (1_000_001, 60), (1, 86_401), (1, 10**15)]
+)
+def test_a_rate_must_allow_one_to_a_million_calls_in_a_second_to_a_day(limit: int, window_seconds: int) -> None:
     with pytest.raises(ValueError, match="must be a whole number"):
         Rate(limit=limit, window_seconds=window_seconds)

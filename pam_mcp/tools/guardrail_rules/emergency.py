@@ -35,6 +35,13 @@ _CRISIS_LINES: dict[str, str] = {
 }
 _UNKNOWN_CRISIS = "Lifeline 13 11 14 in Australia, or 988 in the US and Canada"
 
+# For when no check can run (check_guardrails refused by the rate limiter): fixed text that
+# needs no country, no rules and no I/O, so an emergency is never met with silence.
+EMERGENCY_FALLBACK = (
+    f"If this is an emergency, call {_UNKNOWN_EMERGENCY} now. "
+    f"If someone is thinking of harming themselves, contact {_UNKNOWN_CRISIS}."
+)
+
 
 def _country(country_code: str | None) -> str | None:
     if country_code is None:
