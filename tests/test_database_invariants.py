@@ -311,12 +311,9 @@ async def test_after_a_nan_saving_was_refused_record_saving_get_context_and_savi
     me = await new_user()
     # The forgery, straight to Supabase's REST API with the person's own token.
     async with PostgrestFake.running(database_url) as fake, fake.client() as http:
-        answer = await http.post(
-            f"{URL}/rest/v1/pam_savings_events",
-            json={"amount": "NaN", "category": "fuel", "description": "poison"},
-            headers={"apikey": fake.anon_key, "authorization": f"Bearer {fake.mint(me)}"},
+        answer = await _post(
+            http, fake, me, "pam_savings_events", {"amount": "NaN", "category": "fuel", "description": "x"}
         )
-    assert answer.status_code == 400 and answer.json()["code"] == "23514"
 
     month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
     async with Client(build_server(app_for(me))) as client:
@@ -327,6 +324,24 @@ async def test_after_a_nan_saving_was_refused_record_saving_get_context_and_savi
     assert saved.structured_content["month_total"] == "6.20"
     assert not context.is_error
     assert savings["guarantee"]["total_saved"] == "6.20" and len(savings["savings"]) == 1
+    assert answer.status_code == 400 and answer.json()["code"] == "23514"
+
+
+@pytest.mark.parametrize(
+    ("tool", "args"),
+    [
+        ("record_saving", {"amount": 5, "category": "fuel", "description": "x", "saved_on": "1999-12-31"}),
+        ("log_expense", {"amount": 5, "category": "fuel", "spent_on": "1999-12-31"}),
+    ],
+)
+async def test_the_tools_name_a_date_before_2000_as_the_database_would_refuse_it(
+    make_app: Callable[..., App], new_user: NewUser, tool: str, args: dict[str, Any]
+) -> None:
+    async with Client(build_server(make_app(await new_user()))) as client:
+        result = await client.call_tool(tool, args)
+    assert result.is_error
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert "Invalid arguments" in text and next(k for k in args if k.endswith("_on")) in text and "2000-01-01" in text
 
 
 async def test_a_database_already_holding_a_nan_saving_refuses_the_migration_and_says_where(
