@@ -2,12 +2,12 @@
 --
 -- Through Supabase's REST API anyone could insert a safety event or a saving with a
 -- created_at of their choosing (last year, or 2099), and the audit trail would lie about
--- when it was written. From here on, in every table with created_at and updated_at:
+-- when it was written. From here on, in every table with created_at and updated_at, for
+-- the API roles (authenticated, anon: every request through Supabase's API or pam-mcp):
 --   * on INSERT both are now(), whatever the row said;
 --   * on UPDATE created_at keeps its old value (set_updated_at already sets updated_at).
--- This holds for every role, the service role included: created_at means "when this row
--- was written to this database". A date a back-office import must keep belongs in a
--- domain column (sold_at, saved_on, started_at...), which is the writer's to give.
+-- The service role and the schema owner keep what they write: back-office imports and
+-- corrections may need to carry the original times, and neither role acts for a person.
 --
 -- The tables are read from the catalog. A table created later gets the trigger from its
 -- own migration (tests/test_database_invariants.py fails when one has not).
@@ -20,6 +20,10 @@ language plpgsql
 set search_path = ''
 as $$
 begin
+  -- current_user is the role the request runs as (this function is SECURITY INVOKER).
+  if current_user not in ('authenticated', 'anon') then
+    return new;
+  end if;
   if tg_op = 'INSERT' then
     new.created_at := now();
     new.updated_at := now();
@@ -31,7 +35,7 @@ end;
 $$;
 
 comment on function public.keep_audit_times() is
-  'Trigger function: created_at and updated_at are now() on INSERT; created_at never changes on UPDATE.';
+  'Trigger function: for the API roles, created_at and updated_at are now() on INSERT and created_at never changes on UPDATE.';
 
 -- Only triggers call it (EXECUTE is checked when a trigger is created, not when it fires).
 revoke execute on function public.keep_audit_times() from public, anon, authenticated;

@@ -282,6 +282,18 @@ async def test_the_database_sets_created_at_whatever_the_writer_says(db: Databas
     assert kept == now and updated > now
 
 
+async def test_the_service_role_may_import_rows_with_their_original_times(db: Database, new_user: NewUser) -> None:
+    """Back-office imports keep their history; only the API roles (people) have their times set."""
+    me = await new_user()
+    async with as_api(db, None, role="service_role") as conn:
+        created = await conn.fetchval(
+            "insert into public.safety_events (user_id, event_type, severity, created_at)"
+            " values ($1, 'emergency', 'warn', '2001-01-01 00:00+00') returning created_at",
+            me,
+        )
+    assert created == dt.datetime(2001, 1, 1, tzinfo=dt.UTC)
+
+
 # -- the tools still answer after a forgery was refused --------------------------------------
 
 
