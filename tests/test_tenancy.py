@@ -44,7 +44,7 @@ SAMPLES: dict[str, dict[str, str]] = {
     "fuel_log": {"liters": "60", "price_per_liter": "1.899", "total_cost": "113.94"},
     "calendar_events": {"title": "'Dump station run'", "starts_at": "now()"},
     "user_hustle_attempts": {"hustle_idea_id": "'{idea}'"},
-    "shop_orders": {"product_id": "'{product}'", "unit_price": "10", "total": "10", "quantity": "1"},
+    "shop_orders": {"product_id": "'{product}'", "quantity": "1"},  # priced by the database
     "group_memberships": {"group_id": "'{group}'"},
     "active_recommendations": {"title": "'Try the free camp'", "kind": "'campground'"},
     "social_groups": {"name": "'Grey nomads'"},
@@ -93,7 +93,9 @@ async def test_every_table_has_a_sample_row_for_the_matrix(db: Database) -> None
 
 async def _parents(db: Database, me: uuid.UUID) -> dict[str, str]:
     async with db.as_owner() as tx:
-        product = await tx.fetchval("insert into public.shop_products (name, price) values ('Hose', 20) returning id")
+        product = await tx.fetchval(
+            "insert into public.shop_products (name, price, stock) values ('Hose', 20, 5) returning id"
+        )
         idea = await tx.fetchval("insert into public.hustle_ideas (title) values ('Dog walking') returning id")
     async with db.as_user(me) as tx:
         session = await tx.fetchval("insert into public.pam_sessions default values returning id")

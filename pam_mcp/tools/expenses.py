@@ -32,7 +32,10 @@ class LogExpenseInput(Input):
     amount: Money
     category: ExpenseCategory
     description: str | None = Field(default=None, max_length=500, description="What it was, e.g. 'diesel at Cobar'")
-    spent_on: dt.date | None = Field(default=None, description="Date of the expense (YYYY-MM-DD); default today")
+    # The database refuses money dated before 2000 (migration 20261130000200_sane_numbers_and_dates).
+    spent_on: dt.date | None = Field(
+        default=None, ge=dt.date(2000, 1, 1), description="Date of the expense (YYYY-MM-DD); default today"
+    )
     trip_id: uuid.UUID | None = Field(default=None, description="A trip (from log_trip) this expense belongs to")
     client_ref: ClientRef = None
 

@@ -24,7 +24,10 @@ class RecordSavingInput(Input):
     description: str = Field(
         min_length=1, max_length=500, description="What PAM did, e.g. 'found diesel 12c/L cheaper'"
     )
-    saved_on: dt.date | None = Field(default=None, description="Date of the saving (YYYY-MM-DD); default today")
+    # The database refuses money dated before 2000 (migration 20261130000200_sane_numbers_and_dates).
+    saved_on: dt.date | None = Field(
+        default=None, ge=dt.date(2000, 1, 1), description="Date of the saving (YYYY-MM-DD); default today"
+    )
     client_ref: ClientRef = None
 
 
