@@ -8,7 +8,7 @@
 --     NaN makes every sum over it NaN for ever: a single 'NaN' saving poisoned its month's
 --     total in pam_savings, and record_saving, get_context and pam://savings then failed
 --     for that person. The columns are read from the catalog (every numeric, real and
---     double precision column of every table in public), not listed by hand.
+--     double precision column of pam-mcp's tables), not listed by hand.
 --   * Money per row is at most 1,000,000, the same bound as the tools' `Money` argument
 --     (pam_mcp/tools/common.py): no single expense, income, saving, budget, fill-up, repair
 --     or product price of a person on the road comes near it, so a bigger value is a typo or
@@ -55,6 +55,24 @@ begin
 end;
 $$;
 
+-- pam-mcp's own tables (those its migrations create, up to this file). The loops below touch
+-- only these: a Supabase project may keep tables of its own in public, and their rules are
+-- not pam-mcp's to change. A table added later carries its rules in its own migration.
+create or replace function pg_temp.pam_mcp_tables()
+returns text[]
+language sql
+immutable
+as $$
+  select
+      '{active_recommendations,admin_users,affiliate_sales,analytics_daily,analytics_summary,
+        audio_cache,budget_categories,budgets,calendar_events,camping_locations,chat_sessions,
+        expenses,fuel_log,fuel_stations,group_memberships,hustle_ideas,income_entries,local_events,
+        maintenance_records,pam_analytics_logs,pam_conversation_memory,pam_conversation_sessions,
+        pam_guardrails_config,pam_memory,pam_messages,pam_savings,pam_savings_events,pam_sessions,
+        pam_test_data,pam_user_context,profiles,safety_events,shop_orders,shop_products,
+        social_groups,social_posts,trips,user_active_sessions,user_hustle_attempts,youtube_hustles}'::text[]
+$$;
+
 -- 1. No NaN or Infinity in any numeric or floating-point column.
 do $$
 declare
@@ -66,6 +84,7 @@ begin
       from pg_catalog.pg_attribute a
       join pg_catalog.pg_class c on c.oid = a.attrelid
      where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
+       and c.relname = any (pg_temp.pam_mcp_tables())
        and a.attnum > 0 and not a.attisdropped
        and a.atttypid in ('numeric'::regtype, 'real'::regtype, 'double precision'::regtype)
      order by c.relname, a.attnum
@@ -133,6 +152,7 @@ begin
       from pg_catalog.pg_attribute a
       join pg_catalog.pg_class c on c.oid = a.attrelid
      where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
+       and c.relname = any (pg_temp.pam_mcp_tables())
        and a.attnum > 0 and not a.attisdropped
        and a.atttypid in ('date'::regtype, 'timestamp with time zone'::regtype,
                           'timestamp without time zone'::regtype)
@@ -180,3 +200,4 @@ select pg_temp.add_rule(
 );
 
 drop function pg_temp.add_rule(regclass, text, text);
+drop function pg_temp.pam_mcp_tables();

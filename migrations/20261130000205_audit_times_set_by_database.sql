@@ -9,7 +9,7 @@
 -- The service role and the schema owner keep what they write: back-office imports and
 -- corrections may need to carry the original times, and neither role acts for a person.
 --
--- The tables are read from the catalog. A table created later gets the trigger from its
+-- The tables are pam-mcp's own, read from the catalog. A table created later gets the trigger from its
 -- own migration (tests/test_database_invariants.py fails when one has not).
 --
 -- Re-runnable: create or replace, drop trigger if exists.
@@ -41,6 +41,24 @@ comment on function public.keep_audit_times() is
 revoke execute on function public.keep_audit_times() from public, anon, authenticated;
 grant execute on function public.keep_audit_times() to service_role;
 
+-- pam-mcp's own tables (those its migrations create, up to this file). The loops below touch
+-- only these: a Supabase project may keep tables of its own in public, and their rules are
+-- not pam-mcp's to change. A table added later carries its rules in its own migration.
+create or replace function pg_temp.pam_mcp_tables()
+returns text[]
+language sql
+immutable
+as $$
+  select
+      '{active_recommendations,admin_users,affiliate_sales,analytics_daily,analytics_summary,
+        audio_cache,budget_categories,budgets,calendar_events,camping_locations,chat_sessions,
+        expenses,fuel_log,fuel_stations,group_memberships,hustle_ideas,income_entries,local_events,
+        maintenance_records,pam_analytics_logs,pam_conversation_memory,pam_conversation_sessions,
+        pam_guardrails_config,pam_memory,pam_messages,pam_savings,pam_savings_events,pam_sessions,
+        pam_test_data,pam_user_context,profiles,safety_events,shop_orders,shop_products,
+        social_groups,social_posts,trips,user_active_sessions,user_hustle_attempts,youtube_hustles}'::text[]
+$$;
+
 do $$
 declare
   t record;
@@ -49,6 +67,7 @@ begin
     select c.oid::regclass as tbl
       from pg_catalog.pg_class c
      where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
+       and c.relname = any (pg_temp.pam_mcp_tables())
        and exists (select 1 from pg_catalog.pg_attribute a
                     where a.attrelid = c.oid and a.attname = 'created_at' and not a.attisdropped)
        and exists (select 1 from pg_catalog.pg_attribute a
@@ -63,3 +82,5 @@ begin
   end loop;
 end
 $$;
+
+drop function pg_temp.pam_mcp_tables();
