@@ -2,6 +2,9 @@
 
 - A failure after a write committed says that it was saved (and how to retry safely), never
   "nothing was saved"; a failure before any commit still says nothing was saved.
+- When the connection breaks while a write is committing (PostgreSQL's COMMIT, or PostgREST's
+  answer lost on the way back), pam-mcp cannot know: it says the change may have been saved,
+  and a retry with the same client_ref then counts it exactly once.
 - A trip_id that does not exist (or is someone else's) is named as the argument, on both stores.
 
 The faults are real: the store underneath is the real one (PostgreSQL, or the PostgREST
@@ -16,11 +19,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
+from pam_mcp.migrate import migrate
+from pam_mcp.ratelimit import RateLimiter, parse_rate
 from pam_mcp.server import App
 from pam_mcp.store.base import Store
+from pam_mcp.store.pg_store import PostgresStore
+from pam_mcp.store.postgres import Database
 from tests.conftest import NewUser
+from tests.postgrest_fake import PostgrestFake, rest_store
 from tests.test_tools import call, error, make_app, outage, rest_fake, session
 
 __all__ = ["make_app", "outage", "rest_fake"]  # fixtures shared with test_tools, on both stores
@@ -127,3 +136,86 @@ async def test_an_unknown_or_someone_elses_trip_id_is_named_as_the_argument(
     for word in ("violates", "constraint", "expenses", "fkey", "exist"):
         assert word not in unknown
     assert await rows_for(database_url, "expenses", me) == 0
+
+
+MAY_HAVE = "may or may not have been saved"
+
+
+class AnswerLost(httpx.AsyncBaseTransport):
+    """The PostgREST stand-in, except that the answer to the first write of ``table`` is lost
+    on its way back (the connection resets after PostgREST committed)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, table: str) -> None:
+        self._inner = inner
+        self._table = table
+        self.lost = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if request.method == "POST" and request.url.path.endswith(f"/{self._table}") and not self.lost:
+            self.lost += 1
+            await response.aclose()
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return response
+
+
+async def test_a_rest_answer_lost_after_the_write_says_it_may_have_been_saved_and_the_retry_counts_once(
+    new_user: NewUser, database_url: str, redis_client: Any, redis_prefix: str
+) -> None:
+    user = await new_user()
+    expense = {"amount": "12.00", "category": "food", "client_ref": "lunch-1"}
+    async with PostgrestFake.running(database_url) as fake:
+        losing = AnswerLost(fake.transport(), "expenses")
+        async with httpx.AsyncClient(transport=losing) as http:
+            store = rest_store(fake, http, user)
+            app = App(store=store, limiter=RateLimiter(redis_client, key_prefix=redis_prefix),
+                      rate=parse_rate("1000/hour"), stdio_user=user)  # fmt: skip
+            async with session(app) as client:
+                text = await error(client, "log_expense", expense)
+                retried = await call(client, "log_expense", expense)
+    assert losing.lost == 1
+    assert MAY_HAVE in text and "same client_ref" in text
+    assert "nothing was saved" not in text.lower()
+    assert retried["duplicate"] is True  # it had been saved: the retry did not count it again
+    assert await rows_for(database_url, "expenses", user) == 1
+
+
+BREAK_AT_COMMIT = """
+create function public.test_break_at_commit() returns trigger language plpgsql security definer
+set search_path = '' as $$
+begin
+  perform pg_catalog.pg_terminate_backend(pg_catalog.pg_backend_pid());
+  return null;
+end $$;
+create constraint trigger test_break_at_commit after insert on public.expenses
+  deferrable initially deferred for each row when (new.description = 'break at commit')
+  execute function public.test_break_at_commit();
+"""
+
+
+async def test_a_connection_lost_during_commit_says_it_may_have_been_saved_and_the_retry_counts_once(
+    fresh_database: Callable[[str], str], redis_client: Any, redis_prefix: str
+) -> None:
+    dsn = fresh_database(f"commit_{uuid.uuid4().hex[:8]}")  # its own: the trigger below must not leak
+    await migrate(dsn)
+    user = uuid.uuid4()
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("insert into auth.users (id, email) values ($1, 'c@example.test')", user)
+        await conn.execute(BREAK_AT_COMMIT)
+    finally:
+        await conn.close()
+    db = await Database.connect(dsn, min_size=1, max_size=2)
+    try:
+        app = App(store=PostgresStore(db), limiter=RateLimiter(redis_client, key_prefix=redis_prefix),
+                  rate=parse_rate("1000/hour"), stdio_user=user)  # fmt: skip
+        expense = {"amount": "9.00", "category": "food", "client_ref": "c-1"}
+        async with session(app) as client:
+            text = await error(client, "log_expense", {**expense, "description": "break at commit"})
+            retried = await call(client, "log_expense", {**expense, "description": "lunch"})
+    finally:
+        await db.close()
+    assert MAY_HAVE in text and "same client_ref" in text
+    assert "nothing was saved" not in text.lower()
+    assert retried["duplicate"] is False  # this time the commit had not happened: the retry saved it, once
+    assert await rows_for(dsn, "expenses", user) == 1
