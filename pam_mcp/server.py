@@ -244,15 +244,17 @@ def _add_tool(
             args = input_model.model_validate(kwargs)  # cross-field rules run here
         except ValidationError as exc:
             raise ToolError(f"Invalid arguments: {_describe(exc)}") from None
-        ctx = _tool_context(app)
+        ctx: ToolContext | None = None
         try:
+            ctx = _tool_context(app)
             return await fn(ctx, args)
         except Exception as exc:  # PamErrors are written for people; anything else is logged, not shown
             if not isinstance(exc, PamError):
                 log.exception("tool %s failed", name)
             if read_only and isinstance(exc, OutcomeUnknown):  # a read changes nothing
                 exc = DatabaseUnavailable("The database cannot be reached right now; try again shortly.")
-            message = failed_call_message(exc, ctx.user.committed, retry_hint="client_ref" in input_model.model_fields)
+            committed = ctx.user.committed if ctx is not None else []
+            message = failed_call_message(exc, committed, retry_hint="client_ref" in input_model.model_fields)
             raise ToolError(message) from None
 
     handler.__name__ = name
