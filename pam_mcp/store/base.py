@@ -1,7 +1,9 @@
 """The store contract: what the tools may ask of the data, whichever database serves it.
 
 Each method is one transaction acting as ``user`` under row level security; errors are
-the project's own (``pam_mcp.errors``). ``PostgresStore`` is the implementation over a
+the project's own (``pam_mcp.errors``). A method that writes calls ``user.saved(...)`` as
+soon as its transaction has committed, so a failure later in the same call is never
+reported as "nothing was saved". ``PostgresStore`` is the implementation over a
 database connection; a Supabase REST implementation can stand in its place.
 """
 

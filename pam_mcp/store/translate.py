@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 # the same (trip_id, user_id) key, so "no such trip" never says whose it is.
 MISSING_REFERENCES = {
     "expenses_trip_fkey": "trip_id: no such trip; use a trip_id that log_trip returned",
-    "pam_messages_session_fkey": "session_id: no such session; omit it to start a new one",
-    "pam_conversation_memory_session_fkey": "session_id: no such session; omit it to start a new one",
+    "pam_messages_session_fkey": "session_id: no such session",
+    "pam_conversation_memory_session_fkey": "session_id: no such session",
 }
 
 
