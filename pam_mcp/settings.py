@@ -120,7 +120,8 @@ def _url_with_scheme(value: SecretStr | None, schemes: tuple[str, ...]) -> Secre
         parts.port  # noqa: B018 -- raises ValueError on a port that is not a number
     except ValueError:
         raise ValueError("is not a URL") from None  # the message never repeats the value: it may hold a password
-    if parts.scheme.lower() not in schemes or (not parts.netloc and parts.scheme.lower() != "unix" and not parts.query):
+    # "localhost:6379" parses with the scheme "localhost": the scheme and its "//" decide.
+    if parts.scheme.lower() not in schemes or not value.get_secret_value()[len(parts.scheme) :].startswith("://"):
         raise ValueError("is not a URL of the right kind")
     return value
 
@@ -150,7 +151,7 @@ def describe_invalid(exc: ValidationError) -> str:
             reason = error["msg"].removeprefix("Value error, ") if error["type"] == "value_error" else "is not valid"
             problems.append(f"{name} {reason}; expected {EXPECTED[name]}")
         else:  # a setting added without an entry above: pydantic's sentence, without the value
-            problems.append(f"{name}: {error['msg']}")
+            problems.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
     return "; ".join(problems)
 
 
