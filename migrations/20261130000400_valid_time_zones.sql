@@ -13,10 +13,13 @@
 --   * not the zone database's aliases for "this machine" or its POSIX copies ('localtime',
 --     'posixrules', 'Factory', 'posix/...', 'right/...'), which mean different things on
 --     different servers;
---   * a zone file PostgreSQL lists, not a directory ('America'), an abbreviation ('AEST')
---     or a POSIX rule ('XYZ+3') that AT TIME ZONE would also take.
--- The shape test runs first, so garbage never reaches the catalogue scan (~50 ms, which is
--- why the rule is a trigger on writes of the column rather than a CHECK run on every update).
+--   * a zone file PostgreSQL knows, spelled as the file is (case matters, as it does for
+--     Python), not a directory ('America'), an abbreviation ('AEST') or a POSIX rule
+--     ('XYZ+3') that AT TIME ZONE or the timezone setting would also take.
+-- The shape test runs first; then PostgreSQL's zone loader reads that one zone file (cached
+-- after the first time). The list pg_timezone_names takes ~50 ms to build, so it is consulted
+-- only for one-segment names with digits or signs, which a POSIX rule could also match.
+-- The rule is a trigger on writes of the column, so other profile updates never pay for it.
 --
 -- Rows stored before this rule with a name it refuses are set to null: pam-mcp already read
 -- them as UTC, which is what null means.
@@ -39,12 +42,28 @@ $$;
 
 create or replace function public.is_time_zone_name(zone text)
 returns boolean
-language sql
+language plpgsql
 stable
 set search_path = ''
+set timezone = 'UTC'  -- the set_config below is undone when the function returns
 as $$
-  select public.is_time_zone_shape(zone)
-    and exists (select 1 from pg_catalog.pg_timezone_names z where z.name = zone)
+begin
+  if not public.is_time_zone_shape(zone) then
+    return false;
+  end if;
+  if zone !~ '/' and zone ~ '[0-9+-]' then
+    -- One segment with an offset ('XYZ+3') may be a POSIX rule the loader below would take;
+    -- only the list of zone files can tell (EST5EDT and GMT0 are files). Rare, and slower.
+    return exists (select 1 from pg_catalog.pg_timezone_names z where z.name = zone);
+  end if;
+  -- PostgreSQL's own loader reads just this zone file. It matches file names without regard
+  -- to case and answers with the file's real name, so 'australia/brisbane' is refused here
+  -- as Python's zoneinfo refuses it.
+  perform pg_catalog.set_config('timezone', zone, true);
+  return pg_catalog.current_setting('timezone') = zone;
+exception when invalid_parameter_value then  -- a directory ('America'), no such file, an abbreviation
+  return false;
+end;
 $$;
 
 comment on function public.is_time_zone_shape(text) is
