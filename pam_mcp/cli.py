@@ -15,7 +15,7 @@ from typing import Literal
 import anyio
 
 from pam_mcp import __version__
-from pam_mcp.errors import PamError
+from pam_mcp.errors import ConfigurationError, PamError
 from pam_mcp.settings import Settings, load_settings
 
 
@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
-    except Exception as exc:  # pydantic's message names the variable and the problem
+    except ConfigurationError as exc:  # one line naming each bad variable and its expected format
         print(f"pam-mcp: configuration error: {exc}", file=sys.stderr)
         return 2
     _configure_logging(settings)
@@ -80,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         transport: Literal["stdio", "http"] = getattr(args, "transport", "stdio")
         anyio.run(serve, settings, transport, getattr(args, "host", "127.0.0.1"), getattr(args, "port", 8000))
         return 0
+    except ConfigurationError as exc:  # found later (e.g. a Supabase key missing): the same one line
+        print(f"pam-mcp: configuration error: {exc}", file=sys.stderr)
+        return 2
     except PamError as exc:
         print(f"pam-mcp: {exc}", file=sys.stderr)
         return 1

@@ -16,11 +16,12 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import anyio
 
 from pam_mcp.errors import PamError
+from pam_mcp.masking import mask_url, url_secrets
 from pam_mcp.settings import Settings
 
 # Bounds on every wait, so a stopped or black-holed server turns into a failed row quickly.
@@ -45,19 +46,6 @@ class Check:
         return "ok" if self.ok else "skipped" if self.ok is None else "FAILED"
 
 
-def mask_url(url: str) -> str:
-    """A connection string fit to print: the password replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        host = parts.netloc.rpartition("@")[2]
-        user = parts.username or ""
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-    except ValueError:
-        return "(a connection string that cannot be parsed)"
-
-
 def _secrets(settings: Settings) -> list[str]:
     found = [
         key.get_secret_value()
@@ -67,14 +55,8 @@ def _secrets(settings: Settings) -> list[str]:
     for url in (settings.database_url, settings.redis_url):
         if url is None:
             continue
-        value = url.get_secret_value()
-        try:
-            password = urlsplit(value).password
-        except ValueError:
-            password = value  # cannot tell where the password is: hide the whole string
-        # A URL's only secret is its password; the host is what a person needs to see.
-        if password:
-            found.append(password)
+        # A URL's secrets are its password and secret parameters; the host is what a person needs to see.
+        found += url_secrets(url.get_secret_value())
     # Longest first, so a password inside a whole URL does not leave the rest behind.
     return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
 

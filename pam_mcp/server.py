@@ -34,7 +34,16 @@ from pydantic_core import PydanticUndefined
 
 from pam_mcp import __version__, resources
 from pam_mcp.buckets import TOOL_NAMES, resource_tool
-from pam_mcp.errors import Forbidden, LimiterUnavailable, NotFound, PamError, RateLimited
+from pam_mcp.errors import (
+    DatabaseUnavailable,
+    Forbidden,
+    LimiterUnavailable,
+    NotFound,
+    OutcomeUnknown,
+    PamError,
+    RateLimited,
+    failed_call_message,
+)
 from pam_mcp.identity import InvalidToken, SupabaseJwtVerifier
 from pam_mcp.ratelimit import Rate, RateLimiter, Rates
 from pam_mcp.store.base import Caller, Store
@@ -259,13 +268,18 @@ def _add_tool(
             args = input_model.model_validate(kwargs)  # cross-field rules run here
         except ValidationError as exc:
             raise ToolError(f"Invalid arguments: {_describe(exc)}") from None
+        ctx: ToolContext | None = None
         try:
-            return await fn(_tool_context(app), args)
-        except PamError as exc:  # written for people: a rule broken, not found, unavailable...
-            raise ToolError(str(exc)) from None
-        except Exception:
-            log.exception("tool %s failed", name)
-            raise ToolError("pam-mcp hit an internal error; nothing was saved. Try again.") from None
+            ctx = _tool_context(app)
+            return await fn(ctx, args)
+        except Exception as exc:  # PamErrors are written for people; anything else is logged, not shown
+            if not isinstance(exc, PamError):
+                log.exception("tool %s failed", name)
+            if read_only and isinstance(exc, OutcomeUnknown):  # a read changes nothing
+                exc = DatabaseUnavailable("The database cannot be reached right now; try again shortly.")
+            committed = ctx.user.committed if ctx is not None else []
+            message = failed_call_message(exc, committed, retry_hint="client_ref" in input_model.model_fields)
+            raise ToolError(message) from None
 
     handler.__name__ = name
     handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]

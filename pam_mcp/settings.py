@@ -11,11 +11,13 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pam_mcp.buckets import TOOL_NAMES
+from pam_mcp.errors import ConfigurationError
 from pam_mcp.rates import Rates, parse_rates, parse_tool_rates
 
 # Rate-limit defaults; the README's "Rate limiting" section gives the arithmetic. A turn of a
@@ -89,7 +91,38 @@ class Settings(BaseSettings):
     @field_validator("pam_data_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:
-        return value.expanduser()
+        value = value.expanduser()
+        if value.exists() and not value.is_dir():
+            raise ValueError("is a file, not a directory")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        return _url_with_scheme(value, ("postgresql", "postgres"))
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        return _url_with_scheme(value, ("redis", "rediss", "unix"))
+
+    @field_validator("supabase_url")
+    @classmethod
+    def _supabase_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            _url_with_scheme(SecretStr(value), ("https", "http"))
+            parts = urlsplit(value)
+            if parts.username is not None or parts.query or parts.fragment or not parts.hostname:
+                # It is shown as it is (doctor, logs) and paths are appended to it: the bare project URL only.
+                raise ValueError("must be the project URL alone (no user, query or fragment)")
+        return value
+
+    @field_validator("pam_user_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and (value.count("@") != 1 or value.startswith("@") or value.endswith("@")):
+            raise ValueError("is not an email address")
+        return value
 
     # Rates are read here, so a bad one stops pam-mcp at start-up naming the variable, not at
     # the first call (where its error text would reach a client).
@@ -130,6 +163,56 @@ class Settings(BaseSettings):
         return self.redis_url is None
 
 
+def _url_with_scheme(value: SecretStr | None, schemes: tuple[str, ...]) -> SecretStr | None:
+    """``value`` when it is a URL with one of ``schemes`` and a readable port; never echoes it."""
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value.get_secret_value())
+        parts.port  # noqa: B018 -- raises ValueError on a port that is not a number
+    except ValueError:
+        raise ValueError("is not a URL") from None  # the message never repeats the value: it may hold a password
+    # "localhost:6379" parses with the scheme "localhost": the scheme and its "//" decide.
+    if parts.scheme.lower() not in schemes or not value.get_secret_value()[len(parts.scheme) :].startswith("://"):
+        raise ValueError("is not a URL of the right kind")
+    return value
+
+
+# What each setting should look like, for the one line a person sees when it is wrong.
+EXPECTED = {
+    "DATABASE_URL": "a PostgreSQL URL, e.g. postgresql://user:password@localhost:5432/postgres",
+    "REDIS_URL": "a Redis URL, e.g. redis://localhost:6379/0 (or rediss://, unix://)",
+    "SUPABASE_URL": "the project URL, e.g. https://abcd1234.supabase.co",
+    "PAM_USER_ID": "a UUID, e.g. 123e4567-e89b-42d3-a456-426614174000 (the user's auth.users id)",
+    "PAM_USER_EMAIL": "an email address",
+    "PAM_DATA_DIR": "a directory path",
+    "PAM_RATE_LIMIT_ON_REDIS_DOWN": "refuse or allow",
+    "PAM_SUBSCRIPTION_PRICE": "a positive amount, e.g. 14.99",
+    "PAM_LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR",
+    "PAM_DB_POOL_SIZE": "a whole number from 1 to 100",
+}
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """One line naming every bad setting and what it should look like, never its value."""
+    problems: list[str] = []
+    for error in exc.errors(include_url=False, include_input=False):
+        name = str(error["loc"][0]) if error["loc"] else "the environment"
+        name = Settings.model_fields[name].alias or name if name in Settings.model_fields else name
+        if name in EXPECTED:
+            reason = error["msg"].removeprefix("Value error, ") if error["type"] == "value_error" else "is not valid"
+            problems.append(f"{name} {reason}; expected {EXPECTED[name]}")
+        else:  # a setting added without an entry above: pydantic's sentence, without the value
+            problems.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
+    return "; ".join(problems)
+
+
 def load_settings() -> Settings:
-    """Read the environment once; callers pass the result down instead of re-reading."""
-    return Settings()
+    """Read the environment once; callers pass the result down instead of re-reading.
+
+    Raises ConfigurationError with one line naming each bad variable and the expected format.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(describe_invalid(exc)) from None

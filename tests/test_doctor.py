@@ -21,7 +21,8 @@ import anyio
 import asyncpg
 import pytest
 
-from pam_mcp.doctor import mask_url, run_checks
+from pam_mcp.doctor import run_checks
+from pam_mcp.masking import mask_url
 from pam_mcp.migrate import load_migrations, migrate, migrations_dir
 from pam_mcp.settings import Settings
 from tests.conftest import JWT_SECRET

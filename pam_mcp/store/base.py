@@ -1,7 +1,9 @@
 """The store contract: what the tools may ask of the data, whichever database serves it.
 
 Each method is one transaction acting as ``user`` under row level security; errors are
-the project's own (``pam_mcp.errors``). ``PostgresStore`` is the implementation over a
+the project's own (``pam_mcp.errors``). A method that writes calls ``user.saved(...)`` as
+soon as its transaction has committed, so a failure later in the same call is never
+reported as "nothing was saved". ``PostgresStore`` is the implementation over a
 database connection; a Supabase REST implementation can stand in its place.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -41,6 +43,14 @@ class Caller:
     # Their Supabase access token, when the transport carried one (HTTP bearer, or a stdio
     # sign-in); a store that speaks Supabase's REST API forwards it so RLS sees the same user.
     access_token: str | None = None
+    # What this call has committed so far, noted by the store the moment each write's
+    # transaction commits (e.g. "the expense 3f2c..."). A failure after that must not
+    # claim "nothing was saved"; one Caller is made per call, so this is per call.
+    committed: list[str] = field(default_factory=list, compare=False, repr=False)
+
+    def saved(self, what: str) -> None:
+        """Note that ``what`` is now committed (called by the store, after COMMIT succeeded)."""
+        self.committed.append(what)
 
 
 class Store(Protocol):

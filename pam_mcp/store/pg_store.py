@@ -66,6 +66,7 @@ class PostgresStore:
                 trip.notes,
                 trip.distance_km,
             )
+        user.saved("the trip" if row is None else f"the trip {row['id']}")
         return TripRecord.model_validate(_dict(row))
 
     async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripRecord:
@@ -104,6 +105,7 @@ class PostgresStore:
                 saved_on,
                 client_ref,
             )
+        user.saved("the saving" if row is None else f"the saving {row['event_id']}")
         return SavingOutcome.model_validate(_dict(row))
 
     async def month_savings(
@@ -145,6 +147,7 @@ class PostgresStore:
                     user.id,
                     expense.client_ref,
                 )
+        user.saved("the expense" if row is None else f"the expense {row['id']}")
         return ExpenseRecord.model_validate(_dict(row)), duplicate
 
     async def expense_groups(
@@ -272,7 +275,9 @@ class PostgresStore:
                 list(remove),
                 MAX_CONTEXT_BYTES,
             )
-        return merged_session(None if row is None else _dict(row), session_id)
+        merged = merged_session(None if row is None else _dict(row), session_id)
+        user.saved("the conversation context")  # only once the function says it stored it
+        return merged
 
     async def insert_message(
         self, user: Caller, session_id: uuid.UUID, role: str, content: str, metadata: dict[str, Any]
@@ -287,6 +292,7 @@ class PostgresStore:
             )
         if row is None:
             raise NotFound(f"No session {session_id}.")
+        user.saved(f"the message {row['id']}")
         return MessageRecord.model_validate(_dict(row))
 
     async def recent_messages(self, user: Caller, session_id: uuid.UUID, limit: int) -> list[MessageRecord]:
@@ -322,6 +328,7 @@ class PostgresStore:
     async def set_safety_level(self, user: Caller, level: SafetyLevel) -> SafetyLevel:
         async with self.db.as_user(user.id) as tx:
             previous = await tx.fetchval("select public.set_safety_level($1)", level)
+        user.saved("the safety level")
         return previous or "medium"
 
     async def insert_safety_event(
@@ -334,6 +341,7 @@ class PostgresStore:
                 severity,
                 details,
             )
+        user.saved(f"the safety event {event_id}")
         return uuid.UUID(str(event_id))
 
     # -- get_context -----------------------------------------------------------------------

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from pam_mcp.errors import DatabaseUnavailable
+from pam_mcp.errors import DatabaseUnavailable, OutcomeUnknown
 from pam_mcp.store.translate import translate
 
 Record = asyncpg.Record
@@ -165,7 +165,9 @@ class Database:
             try:
                 await conn.execute("COMMIT")
             except Exception as exc:
-                raise translate(exc) from None
+                error = translate(exc)
+                # COMMIT was sent and no answer came: the server may have committed.
+                raise (OutcomeUnknown() if isinstance(error, DatabaseUnavailable) else error) from None
         finally:
             await self._release(conn)
 

@@ -23,6 +23,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import re
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
@@ -41,6 +42,7 @@ from pam_mcp.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    OutcomeUnknown,
     PamError,
 )
 from pam_mcp.store.base import Caller
@@ -70,6 +72,7 @@ from pam_mcp.store.supabase_functions import (
     table_info,
 )
 from pam_mcp.store.supabase_session import SIGN_IN_AGAIN, UNREACHABLE, SupabaseSession
+from pam_mcp.store.translate import missing_reference
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,7 @@ _JWT_CODES = {"PGRST300", "PGRST301", "PGRST302", "PGRST303"}
 _UNAVAILABLE_CODES = {"PGRST000", "PGRST001", "PGRST002", "PGRST003"}
 
 Row = dict[str, Any]
+_CONSTRAINT = re.compile(r'constraint "([^"]+)"')
 
 
 def rest_error(status: int, payload: Any) -> PamError:
@@ -103,7 +107,9 @@ def rest_error(status: int, payload: Any) -> PamError:
     if code == "23505":
         return Conflict("That already exists.")
     if code == "23503":
-        return NotFound("It refers to something that does not exist.")
+        # PostgREST passes PostgreSQL's message on: '... violates foreign key constraint "name"'.
+        named = _CONSTRAINT.search(str(body.get("message") or ""))
+        return missing_reference(named.group(1) if named else None)
     if code[:2] in ("22", "23"):
         return InvalidInput("The values given break a rule of the data (out of range, missing or malformed).")
     if code == "P0001":
@@ -161,7 +167,11 @@ class RestStore:
             response = await request.send(httpx.Headers())
         except httpx.HTTPError as exc:
             log.debug("Supabase request failed: %s", type(exc).__name__)
-            raise DatabaseUnavailable(UNREACHABLE) from None
+            # Never connected, or only a read: nothing can have been written. Otherwise the
+            # request may have reached PostgREST and committed before the answer was lost.
+            if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) or request.http_method in ("GET", "HEAD"):
+                raise DatabaseUnavailable(UNREACHABLE) from None
+            raise OutcomeUnknown() from None
         try:
             payload = json.loads(response.content, parse_float=Decimal) if response.content else None
         except ValueError:
@@ -185,6 +195,7 @@ class RestStore:
         client = await self._client(user)
         body = to_jsonable_python(trip.model_dump())
         rows = await self._rows(client.from_("trips").insert(body).select(_TRIP_COLUMNS).request)
+        user.saved(f"the trip {rows[0]['id'] if rows else ''}".rstrip())
         return TripRecord.model_validate(_with_documents(rows[0], "route", "stops"))
 
     async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripRecord:
@@ -229,6 +240,7 @@ class RestStore:
                 "p_client_ref": client_ref,
             },
         )
+        user.saved(f"the saving {rows[0]['event_id'] if rows else ''}".rstrip())
         return SavingOutcome.model_validate(rows[0])
 
     async def month_savings(
@@ -269,6 +281,7 @@ class RestStore:
         else:
             insert = table.upsert(body, on_conflict="user_id,client_ref", ignore_duplicates=True)
         rows = await self._rows(insert.select(_EXPENSE_COLUMNS).request)
+        user.saved(f"the expense {rows[0]['id']}" if rows else "the expense")
         if rows:
             return ExpenseRecord.model_validate(rows[0]), False
         earlier = await self._rows(
@@ -398,7 +411,9 @@ class RestStore:
             "merge_session_context",
             {"p_session_id": session_id, "p_facts": facts, "p_remove": list(remove), "p_max_bytes": MAX_CONTEXT_BYTES},
         )
-        return merged_session(_with_documents(rows[0], "context") if rows else None, session_id)
+        merged = merged_session(_with_documents(rows[0], "context") if rows else None, session_id)
+        user.saved("the conversation context")  # only once the function says it stored it
+        return merged
 
     async def insert_message(
         self, user: Caller, session_id: uuid.UUID, role: str, content: str, metadata: dict[str, Any]
@@ -410,6 +425,7 @@ class RestStore:
         )
         if not rows:
             raise NotFound(f"No session {session_id}.")
+        user.saved(f"the message {rows[0].get('id', '')}".rstrip())
         return MessageRecord.model_validate(rows[0])
 
     async def recent_messages(self, user: Caller, session_id: uuid.UUID, limit: int) -> list[MessageRecord]:
@@ -452,6 +468,7 @@ class RestStore:
 
     async def set_safety_level(self, user: Caller, level: SafetyLevel) -> SafetyLevel:
         previous: SafetyLevel | None = await self._rpc(user, "set_safety_level", {"p_level": level})
+        user.saved("the safety level")
         return previous or "medium"
 
     async def insert_safety_event(
@@ -460,6 +477,7 @@ class RestStore:
         client = await self._client(user)
         body = to_jsonable_python({"event_type": event_type, "severity": severity, "details": details})
         rows = await self._rows(client.from_("safety_events").insert(body).select("id").request)
+        user.saved(f"the safety event {rows[0]['id'] if rows else ''}".rstrip())
         return uuid.UUID(str(rows[0]["id"]))
 
     # -- get_context -----------------------------------------------------------------------

@@ -22,6 +22,24 @@ from pam_mcp.errors import (
 
 log = logging.getLogger(__name__)
 
+# Foreign keys a tool argument can break, by constraint name: what to tell the caller. One
+# table for both stores (asyncpg names the constraint; PostgREST's message quotes it), so an
+# unknown trip reads the same whichever way the data is reached. Another person's trip fails
+# the same (trip_id, user_id) key, so "no such trip" never says whose it is.
+MISSING_REFERENCES = {
+    "expenses_trip_fkey": "trip_id: no such trip; use a trip_id that log_trip returned",
+    "pam_messages_session_fkey": "session_id: no such session",
+    "pam_conversation_memory_session_fkey": "session_id: no such session",
+}
+
+
+def missing_reference(constraint: str | None) -> NotFound:
+    """A foreign key violation, naming the argument when the constraint is one a tool argument fills."""
+    if constraint in MISSING_REFERENCES:
+        return NotFound(f"Invalid arguments: {MISSING_REFERENCES[constraint]}.")
+    return NotFound("It refers to something that does not exist.")
+
+
 _CONNECTION_FAILURES: tuple[type[BaseException], ...] = (
     OSError,
     ConnectionError,
@@ -54,7 +72,7 @@ def translate(exc: BaseException) -> PamError:
     if isinstance(exc, asyncpg.UniqueViolationError):
         return Conflict("That already exists.")
     if isinstance(exc, asyncpg.ForeignKeyViolationError):
-        return NotFound("It refers to something that does not exist.")
+        return missing_reference(exc.constraint_name)
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError | asyncpg.DataError):
         return InvalidInput("The values given break a rule of the data (out of range, missing or malformed).")
     if isinstance(exc, asyncpg.RaiseError):

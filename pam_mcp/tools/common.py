@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -16,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pam_mcp.errors import InvalidInput
 from pam_mcp.store.base import Caller, Store
 
+log = logging.getLogger(__name__)
+
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -27,12 +31,38 @@ ZONE_CACHE_USERS = 10_000
 ZoneCache = dict[uuid.UUID, tuple[ZoneInfo, float]]
 
 
-def zone_named(name: str | None) -> ZoneInfo:
-    """The profile's IANA time zone; UTC when it has none or names no zone we know."""
+# The shape of a usable IANA zone name, the same rule as the database's public.is_time_zone_shape
+# (migrations/20261130000400_valid_time_zones.sql): no '..', no leading or trailing '/', and not
+# the zone database's machine-dependent aliases or POSIX copies.
+_ZONE_SHAPE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*")
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+def load_zone(name: str) -> ZoneInfo | None:
+    """The zone called ``name``, or None when it is not one (a directory such as 'America', a
+    path, an abbreviation, a name the zone data lacks). Never raises."""
+    if len(name) > 64 or not _ZONE_SHAPE.fullmatch(name) or name in _NOT_ZONES or name.startswith(("posix/", "right/")):
+        return None
     try:
-        return ZoneInfo(name) if name else UTC
-    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # 'America' is a directory: IsADirectoryError
+        return None
+
+
+def zone_named(name: str | None) -> ZoneInfo:
+    """The profile's IANA time zone; UTC when it has none.
+
+    The database refuses names that are not zones, but a row written before that rule, or a
+    zone this machine's zone data lacks, is read as UTC with a warning rather than failing
+    every dated call for that person.
+    """
+    if not name:
         return UTC
+    zone = load_zone(name)
+    if zone is None:
+        log.warning("profiles.timezone %r is not a time zone this server knows; using UTC", name[:64])
+        return UTC
+    return zone
 
 
 UTC = ZoneInfo("UTC")
