@@ -190,6 +190,7 @@ EXPECTED = {
     "PAM_SUBSCRIPTION_PRICE": "a positive amount, e.g. 14.99",
     "PAM_LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR",
     "PAM_DB_POOL_SIZE": "a whole number from 1 to 100",
+    "PAM_ACCEPT_SESSION_TOKENS": "true or false",
 }
 
 
