@@ -29,6 +29,7 @@ from pam_mcp.store.records import (
     SavingOutcome,
     SessionRecord,
     TableInfo,
+    TripBrief,
     TripRecord,
 )
 
@@ -46,7 +47,7 @@ class Caller:
 class Store(Protocol):
     async def insert_trip(self, user: Caller, trip: NewTrip) -> TripRecord: ...
     async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripRecord: ...
-    async def recent_trips(self, user: Caller, limit: int) -> list[TripRecord]: ...
+    async def recent_trips(self, user: Caller, limit: int) -> list[TripBrief]: ...
     async def record_saving(
         self, user: Caller, amount: Decimal, category: str, description: str, saved_on: dt.date,
         client_ref: str | None,

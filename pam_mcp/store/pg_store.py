@@ -34,6 +34,7 @@ from pam_mcp.store.records import (
     SavingOutcome,
     SessionRecord,
     TableInfo,
+    TripBrief,
     TripRecord,
 )
 from pam_mcp.store.supabase_functions import MAX_CONTEXT_BYTES, context_snapshot, merged_session, table_info
@@ -75,14 +76,15 @@ class PostgresStore:
             raise NotFound(f"No trip {trip_id}.")
         return TripRecord.model_validate(_dict(row))
 
-    async def recent_trips(self, user: Caller, limit: int) -> list[TripRecord]:
+    async def recent_trips(self, user: Caller, limit: int) -> list[TripBrief]:
+        # Counted in SQL: a list of trips never carries their routes (up to 2 MB each).
         async with self.db.as_user(user.id) as tx:
             rows = await tx.fetch(
-                f"select {_TRIP_COLUMNS} from public.trips where user_id = $1 order by started_at desc limit $2",
-                user.id,
+                "select id, title, started_at, ended_at, distance_km, stop_count, route_points"
+                " from public.recent_trips($1)",
                 limit,
             )
-        return [TripRecord.model_validate(_dict(r)) for r in rows]
+        return [TripBrief.model_validate(_dict(r)) for r in rows]
 
     # -- savings ------------------------------------------------------------------------
     async def record_saving(

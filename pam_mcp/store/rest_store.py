@@ -60,6 +60,7 @@ from pam_mcp.store.records import (
     SavingOutcome,
     SessionRecord,
     TableInfo,
+    TripBrief,
     TripRecord,
 )
 from pam_mcp.store.supabase_functions import (
@@ -194,18 +195,10 @@ class RestStore:
             raise NotFound(f"No trip {trip_id}.")
         return TripRecord.model_validate(_with_documents(rows[0], "route", "stops"))
 
-    async def recent_trips(self, user: Caller, limit: int) -> list[TripRecord]:
-        client = await self._client(user)
-        query = (
-            client.from_("trips")
-            .select(_TRIP_COLUMNS)
-            .eq("user_id", str(user.id))
-            .order("started_at", desc=True)
-            .limit(limit)
-        )
-        return [
-            TripRecord.model_validate(_with_documents(r, "route", "stops")) for r in await self._rows(query.request)
-        ]
+    async def recent_trips(self, user: Caller, limit: int) -> list[TripBrief]:
+        # Counted in SQL: a list of trips never carries their routes (up to 2 MB each).
+        rows = await self._rpc(user, "recent_trips", {"p_limit": limit})
+        return [TripBrief.model_validate(r) for r in rows]
 
     # -- savings ------------------------------------------------------------------------
     async def record_saving(
