@@ -54,11 +54,13 @@ class PostgresStore:
         self.db = db
 
     # -- trips --------------------------------------------------------------------------
-    async def insert_trip(self, user: Caller, trip: NewTrip) -> TripRecord:
+    async def insert_trip(self, user: Caller, trip: NewTrip) -> TripBrief:
+        # Returns a brief: reading a route of up to 2 MB back would only be thrown away.
         async with self.db.as_user(user.id) as tx:
             row = await tx.fetchrow(
-                f"insert into public.trips (title, started_at, ended_at, route, stops, notes, distance_km)"
-                f" values ($1, $2, $3, $4, $5, $6, $7) returning {_TRIP_COLUMNS}",
+                "insert into public.trips (title, started_at, ended_at, route, stops, notes, distance_km)"
+                " values ($1, $2, $3, $4, $5, $6, $7) returning id, title, started_at, ended_at, distance_km,"
+                " jsonb_array_length(stops) as stop_count, jsonb_array_length(route) as route_points",
                 trip.title,
                 trip.started_at,
                 trip.ended_at,
@@ -67,7 +69,7 @@ class PostgresStore:
                 trip.notes,
                 trip.distance_km,
             )
-        return TripRecord.model_validate(_dict(row))
+        return TripBrief.model_validate(_dict(row))
 
     async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripRecord:
         async with self.db.as_user(user.id) as tx:

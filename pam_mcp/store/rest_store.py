@@ -75,6 +75,7 @@ from pam_mcp.store.supabase_session import SIGN_IN_AGAIN, UNREACHABLE, SupabaseS
 log = logging.getLogger(__name__)
 
 _TRIP_COLUMNS = "id,title,started_at,ended_at,route,stops,notes,distance_km,created_at"
+_TRIP_BRIEF_COLUMNS = "id,title,started_at,ended_at,distance_km"
 _EXPENSE_COLUMNS = "id,amount,category,description,spent_on,trip_id"
 _PROFILE_COLUMNS = "display_name,country_code,timezone,currency,home_base,rv_type,rv_length_m,preferences"
 _MISSING_SCHEMA = {"PGRST202", "PGRST204", "PGRST205", "42883", "42P01", "42703"}
@@ -182,11 +183,12 @@ class RestStore:
         return await self._send(client.rpc(function, to_jsonable_python(args)).request)
 
     # -- trips --------------------------------------------------------------------------
-    async def insert_trip(self, user: Caller, trip: NewTrip) -> TripRecord:
+    async def insert_trip(self, user: Caller, trip: NewTrip) -> TripBrief:
+        # Returns a brief: reading a route of up to 2 MB back would only be thrown away.
         client = await self._client(user)
         body = to_jsonable_python(trip.model_dump())
-        rows = await self._rows(client.from_("trips").insert(body).select(_TRIP_COLUMNS).request)
-        return TripRecord.model_validate(_with_documents(rows[0], "route", "stops"))
+        rows = await self._rows(client.from_("trips").insert(body).select(_TRIP_BRIEF_COLUMNS).request)
+        return TripBrief.model_validate(rows[0] | {"stop_count": len(trip.stops), "route_points": len(trip.route)})
 
     async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripRecord:
         client = await self._client(user)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar, TypeVarTuple, Unpack
 
+import sys
+
 import anyio
 import anyio.to_thread
 from anyio.lowlevel import RunVar
@@ -20,7 +22,10 @@ T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
 CPU_THREADS = 2
-# Below this many characters the work costs less than the hop to a thread (~0.1-0.5 ms).
+# How long the event loop may wait for the GIL while a worker computes (Python's default is
+# 5 ms, paid again after every socket operation the loop makes: tens of ms for one answer).
+SWITCH_INTERVAL_S = 0.001
+# Below this many characters (or items) the work costs less than the hop to a thread (~0.1-0.5 ms).
 INLINE_CHARS = 2_000
 
 _LIMITER: RunVar[anyio.CapacityLimiter] = RunVar("pam_mcp_cpu_limiter")
@@ -31,13 +36,15 @@ def _limiter() -> anyio.CapacityLimiter:
     try:
         return _LIMITER.get()
     except LookupError:
+        if sys.getswitchinterval() > SWITCH_INTERVAL_S:
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
         limiter = anyio.CapacityLimiter(CPU_THREADS)
         _LIMITER.set(limiter)
         return limiter
 
 
 async def run_cpu(size: int, func: Callable[[Unpack[Ts]], T], *args: *Ts) -> T:
-    """``func(*args)``: inline when ``size`` (characters of input) is small, else in a worker thread."""
+    """``func(*args)``: inline when ``size`` (characters or items of input) is small, else in a worker thread."""
     if size <= INLINE_CHARS:
         return func(*args)
     return await anyio.to_thread.run_sync(func, *args, limiter=_limiter())

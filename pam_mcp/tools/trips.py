@@ -23,6 +23,7 @@ from pam_mcp.tools.limits import (
     TRIP_TITLE_CHARS,
     json_bytes,
 )
+from pam_mcp.tools.offload import run_cpu
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 StopKind = Literal["campground", "fuel", "food", "attraction", "dump_station", "rest_area", "shopping", "other"]
@@ -99,14 +100,29 @@ def route_distance_km(points: list[RoutePoint]) -> float:
     return sum(haversine_km((p.lat, p.lon), (q.lat, q.lon)) for p, q in itertools.pairwise(points))
 
 
-async def log_trip(ctx: ToolContext, args: LogTripInput) -> LogTripResult:
+# A route point or stop as JSON, names aside, is under this many bytes (numbers, time, kind, cost).
+_PLACE_BYTES_WITHOUT_NAME = 160
+
+
+def _documents(args: LogTripInput) -> tuple[float, list[dict[str, Any]], list[dict[str, Any]]]:
+    """Distance, route and stops as stored: pure CPU, linear in the capped input."""
     distance = round(route_distance_km(args.route), 2)
     route = [p.model_dump(mode="json", exclude_none=True) for p in args.route]
     stops = [s.model_dump(mode="json", exclude_none=True) for s in args.stops]
-    # The counts and lengths above bound these; the bytes are the database's own cap too.
-    for name, value, limit in (("route", route, TRIP_ROUTE_BYTES), ("stops", stops, TRIP_STOPS_BYTES)):
-        if (size := json_bytes(value)) > limit:
+    for name, places, value, limit in (
+        ("route", args.route, route, TRIP_ROUTE_BYTES),
+        ("stops", args.stops, stops, TRIP_STOPS_BYTES),
+    ):
+        # A cheap upper bound first; the exact size (one serialisation) only when it could be over.
+        bound = sum(_PLACE_BYTES_WITHOUT_NAME + len((p.name or "").encode()) for p in places)
+        if bound > limit and (size := json_bytes(value)) > limit:
             raise invalid(f"{name}: is {size} bytes as JSON; the limit is {limit} (use shorter names)")
+    return distance, route, stops
+
+
+async def log_trip(ctx: ToolContext, args: LogTripInput) -> LogTripResult:
+    # The caps bound this work; with a long route it runs in a worker thread.
+    distance, route, stops = await run_cpu(len(args.route) + len(args.stops), _documents, args)
     record = await ctx.store.insert_trip(
         ctx.user,
         NewTrip(

@@ -1,0 +1,187 @@
+"""No person can stall the others: while one person's costliest call runs, another's are answered.
+
+One real ``pam-mcp serve --transport http`` process and two people. Person A makes the most
+expensive call the caps allow (each candidate in turn: the longest texts of the character NFKC
+expands most, the largest metadata, facts, routes, a session full of the longest messages, the
+largest trips). Only once A's whole request has been handed to the socket does person B start
+sending MCP pings, back to back; at least one must be answered before A's call returns.
+
+When the server does A's work in one piece on its event loop, B's pings queue behind it and
+none is answered first (the test was seen to fail so with the guardrail engine run inline over
+log_message's strings, as it was before the caps). Ordering only: no timings are asserted,
+and every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+
+from pam_mcp.store.postgres import Database
+from pam_mcp.tools import limits
+from tests.conftest import NewUser, mint_token
+from tests.support_process import delete_limiter_keys, serve_env, serve_processes
+
+pytestmark = pytest.mark.anyio
+
+HEADERS = {
+    "accept": "application/json, text/event-stream",
+    "content-type": "application/json",
+    "mcp-protocol-version": "2025-11-25",
+}
+WIDE = "\ufdfa"  # NFKC turns this one character into 18
+ROUNDS = 3  # A's call is made up to this many times; B must be answered during one of them
+
+
+def route(points: int) -> list[dict[str, Any]]:
+    name = ("Silver City Highway " * 20)[: limits.PLACE_NAME_CHARS]
+    start = dt.datetime(2026, 11, 1, 6, tzinfo=dt.UTC)
+    return [
+        {"lat": -31.95 - i * 1e-4, "lon": 141.45 + i * 1e-4, "at": (start + dt.timedelta(seconds=i)).isoformat(),
+         "name": name}
+        for i in range(points)
+    ]  # fmt: skip
+
+
+def stops(count: int) -> list[dict[str, Any]]:
+    name = ("Wentworth roadhouse " * 20)[: limits.PLACE_NAME_CHARS]
+    return [{"name": name, "lat": -34.1, "lon": 141.9, "kind": "fuel"} for _ in range(count)]
+
+
+def wide_strings(total_bytes: int, pieces: int) -> dict[str, str]:
+    per = (total_bytes - 16 * pieces) // (3 * pieces)
+    return {f"k{i}": WIDE * per for i in range(pieces)}
+
+
+async def seed(db: Database, user: uuid.UUID) -> tuple[str, str]:
+    """A's stored worst cases, as Supabase's REST API lets anyone write them: a session of the
+    longest messages and ten of the largest trips. Returns the session id and a trip id."""
+    route_json = json.dumps(route(limits.TRIP_ROUTE_POINTS))
+    stops_json = json.dumps(stops(limits.TRIP_STOPS))
+    async with db.as_owner() as tx:
+        session = await tx.fetchval(
+            "insert into public.pam_sessions (user_id, context) values ($1, '{}') returning id", user
+        )
+        await tx.executemany(
+            "insert into public.pam_messages (user_id, session_id, role, content) values ($1, $2, 'user', $3)",
+            [(user, session, WIDE * limits.MESSAGE_CONTENT_CHARS)] * 100,
+        )
+        trip = None
+        for i in range(10):
+            trip = await tx.fetchval(
+                "insert into public.trips (user_id, title, started_at, route, stops)"
+                " values ($1, $2, $3, $4::text::jsonb, $5::text::jsonb) returning id",
+                user,
+                f"Trip {i}",
+                dt.datetime(2026, 11, 1, tzinfo=dt.UTC) - dt.timedelta(days=i),
+                route_json,
+                stops_json,
+            )
+    return str(session), str(trip)
+
+
+def candidates(session: str, trip: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    tiny = {f"k{i}": ["a", "b", "c", "d"] for i in range(limits.JSON_MAX_VALUES // 6)}
+    text = limits.GUARDRAIL_TEXT_CHARS
+    return {
+        "check_guardrails, longest text of U+FDFA": (
+            "tools/call", {"name": "check_guardrails", "arguments": {"text": WIDE * text}}),
+        "check_guardrails, longest text of card-like digits": (
+            "tools/call", {"name": "check_guardrails", "arguments": {"text": ("4111 1111 " * text)[:text]}}),
+        "log_message, longest content and metadata": (
+            "tools/call", {"name": "log_message", "arguments": {
+                "session_id": session, "role": "user", "content": WIDE * limits.MESSAGE_CONTENT_CHARS,
+                "metadata": wide_strings(limits.MESSAGE_METADATA_BYTES, 4)}}),
+        "log_message, the most small strings": (
+            "tools/call", {"name": "log_message", "arguments": {
+                "session_id": session, "role": "user", "content": "hi", "metadata": {"m": tiny}}}),
+        "update_context, largest facts": (
+            "tools/call", {"name": "update_context", "arguments": {
+                "facts": wide_strings(limits.SESSION_CONTEXT_BYTES - 64, 8)}}),
+        "get_context, session of the longest messages": (
+            "tools/call", {"name": "get_context", "arguments": {"session_id": session, "message_limit": 100}}),
+        "log_trip, most route points and stops": (
+            "tools/call", {"name": "log_trip", "arguments": {
+                "started_at": "2026-11-20T06:00:00+00:00", "route": route(limits.TRIP_ROUTE_POINTS),
+                "stops": stops(limits.TRIP_STOPS)}}),
+        "pam://trips, largest trips": ("resources/read", {"uri": "pam://trips"}),
+        "pam://trips/{id}, largest trip": ("resources/read", {"uri": f"pam://trips/{trip}"}),
+    }  # fmt: skip
+
+
+async def answered_meanwhile(
+    http: httpx2.AsyncClient, url: str, a: str, b: str, method: str, params: dict[str, Any], ids: Any
+) -> tuple[int, dict[str, Any]]:
+    """A's call; B's pings once A's request is all sent. (B's pings answered before A's, A's reply)."""
+    payload = json.dumps({"jsonrpc": "2.0", "id": next(ids), "method": method, "params": params}).encode()
+    sent, done = anyio.Event(), anyio.Event()
+    reply: dict[str, Any] = {}
+    answered = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        yield payload
+        sent.set()  # asked for more: everything before is in the socket
+
+    async def person_a() -> None:
+        headers = HEADERS | {"authorization": f"Bearer {a}", "content-length": str(len(payload))}
+        response = await http.post(url, content=body(), headers=headers)
+        reply.update(response.json())
+        done.set()
+
+    async def person_b() -> None:
+        nonlocal answered
+        await sent.wait()
+        while not done.is_set():
+            response = await http.post(
+                url, json={"jsonrpc": "2.0", "id": next(ids), "method": "ping"},
+                headers=HEADERS | {"authorization": f"Bearer {b}"},
+            )  # fmt: skip
+            assert response.status_code == 200, response.text
+            if not done.is_set():
+                answered += 1
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(person_a)
+        tg.start_soon(person_b)
+    return answered, reply
+
+
+async def test_while_one_person_runs_the_costliest_calls_another_persons_pings_are_answered_first(
+    database_url: str, redis_url: str, redis_client: Any, db: Database, new_user: NewUser, tmp_path: Path
+) -> None:
+    alice, bob = await new_user(), await new_user()
+    session, trip = await seed(db, alice)
+    ids = itertools.count(1)
+    outcomes: dict[str, str] = {}
+    try:
+        env = serve_env(database_url, redis_url, tmp_path, PAM_RATE_LIMIT="10000/hour")
+        async with (
+            serve_processes(1, env, tmp_path) as (url,),
+            httpx2.AsyncClient(timeout=120) as http,
+        ):
+            a, b = mint_token(alice), mint_token(bob)
+            with anyio.fail_after(600):
+                for name, (method, params) in candidates(session, trip).items():
+                    outcome = "B was not answered while A's call ran"
+                    for _ in range(ROUNDS):
+                        answered, reply = await answered_meanwhile(http, url, a, b, method, params, ids)
+                        if "result" not in reply or reply["result"].get("isError"):
+                            outcome = f"A's call failed: {json.dumps(reply)[:300]}"
+                            break
+                        if answered:
+                            outcome = "B answered first"
+                            break
+                    outcomes[name] = outcome
+    finally:
+        await delete_limiter_keys(redis_client, alice)
+        await delete_limiter_keys(redis_client, bob)
+    assert outcomes == dict.fromkeys(outcomes, "B answered first")
