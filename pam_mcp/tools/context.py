@@ -13,7 +13,8 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, JsonValue, StringConstraints, WithJsonSchema, field_validator
+from pydantic import BeforeValidator, Field, JsonValue, StringConstraints, WithJsonSchema, field_validator
+from pydantic_core import PydanticCustomError
 
 from pam_mcp.store.records import ProfileRecord
 from pam_mcp.tools.common import Input, Output, ToolContext, first_of_month, invalid, next_month
@@ -196,9 +197,28 @@ async def get_context(ctx: ToolContext, args: GetContextInput) -> ContextResult:
     return _fit(result)
 
 
+def _bounded_json(value: Any, max_bytes: int) -> Any:
+    """Depth, count and size caps on a free-form JSON argument, checked before pydantic walks it
+    (and before redaction or the database): the work stays bounded whatever was sent."""
+    try:
+        check_json(value)
+        check_json_size(value, max_bytes)
+    except TooLarge as exc:  # a custom error: its message is shown as is, with no "Value error, "
+        raise PydanticCustomError("too_large", str(exc)) from None
+    except (TypeError, ValueError):
+        pass  # not JSON-shaped: pydantic's own validation names the problem
+    return value
+
+
+# The caps ride on the types (not a model validator), so they run wherever the type is
+# validated, the SDK's own argument check included: before anything walks a huge value.
+Facts = Annotated[dict[str, AnyJson], BeforeValidator(lambda value: _bounded_json(value, SESSION_CONTEXT_BYTES))]
+Metadata = Annotated[dict[str, AnyJson], BeforeValidator(lambda value: _bounded_json(value, MESSAGE_METADATA_BYTES))]
+
+
 class UpdateContextInput(Input):
     session_id: uuid.UUID | None = Field(default=None, description="The session to update; omit to start a new one")
-    facts: dict[str, AnyJson] = Field(
+    facts: Facts = Field(
         default_factory=dict,
         max_length=SESSION_CONTEXT_KEYS,
         description=f"Keys and values to remember for this session, merged over what is there "
@@ -208,11 +228,6 @@ class UpdateContextInput(Input):
         default_factory=list, max_length=SESSION_CONTEXT_KEYS, description="Keys to forget"
     )
 
-    @field_validator("facts", mode="before")
-    @classmethod
-    def _bounded(cls, facts: Any) -> Any:
-        return _bounded_json(facts, SESSION_CONTEXT_BYTES)
-
     @field_validator("facts")
     @classmethod
     def _keys(cls, facts: dict[str, AnyJson]) -> dict[str, AnyJson]:
@@ -220,19 +235,6 @@ class UpdateContextInput(Input):
             if not 1 <= len(key) <= 100:
                 raise ValueError("every fact key must be 1 to 100 characters")
         return facts
-
-
-def _bounded_json(value: Any, max_bytes: int) -> Any:
-    """Depth, count and size caps on a free-form JSON argument, checked before pydantic walks it
-    (and before redaction or the database): the work stays bounded whatever was sent."""
-    try:
-        check_json(value)
-        check_json_size(value, max_bytes)
-    except TooLarge as exc:
-        raise ValueError(str(exc)) from None
-    except (TypeError, ValueError):
-        pass  # not JSON-shaped: pydantic's own validation names the problem
-    return value
 
 
 class UpdateContextResult(Output):
@@ -256,16 +258,11 @@ class LogMessageInput(Input):
     session_id: uuid.UUID = Field(description="The session (from update_context or get_context)")
     role: Literal["user", "pam"] = Field(description="Who said it: the user, or PAM")
     content: str = Field(min_length=1, max_length=MESSAGE_CONTENT_CHARS)
-    metadata: dict[str, AnyJson] = Field(
+    metadata: Metadata = Field(
         default_factory=dict,
         max_length=MESSAGE_METADATA_KEYS,
         description=f"Extra facts about the message (at most {MESSAGE_METADATA_BYTES} bytes as JSON)",
     )
-
-    @field_validator("metadata", mode="before")
-    @classmethod
-    def _bounded(cls, metadata: Any) -> Any:
-        return _bounded_json(metadata, MESSAGE_METADATA_BYTES)
 
 
 class LogMessageResult(Output):

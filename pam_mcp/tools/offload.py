@@ -9,10 +9,9 @@ taking every thread the process has (the SDK runs sync tools on those).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import TypeVar, TypeVarTuple, Unpack
-
-import sys
 
 import anyio
 import anyio.to_thread
