@@ -124,14 +124,15 @@ end;
 $$;
 
 -- ---------------------------------------------------------------------------
--- merge_session_context: the cap is the database's; p_max_bytes may only lower it
--- (kept, with a default now, so existing callers work unchanged).
+-- merge_session_context: the cap is the database's; p_max_bytes may only lower it (null: the
+-- cap). The signature is unchanged, so both stores call it as before and re-running
+-- 20261121001600_store_functions.sql still works (adding a default would break that).
 -- ---------------------------------------------------------------------------
 create or replace function public.merge_session_context(
   p_session_id uuid,
   p_facts jsonb,
   p_remove text[],
-  p_max_bytes integer default null
+  p_max_bytes integer
 )
 returns table (id uuid, context jsonb, updated_at timestamptz, size_bytes integer, stored boolean)
 language plpgsql
