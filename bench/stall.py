@@ -44,6 +44,7 @@ WORST: dict[str, int] = {
     "content_chars": limits.MESSAGE_CONTENT_CHARS,
     "metadata_bytes": limits.MESSAGE_METADATA_BYTES,
     "metadata_values": limits.JSON_MAX_VALUES,
+    "metadata_pieces": 4,
     "context_bytes": limits.SESSION_CONTEXT_BYTES,
     "stored_message_chars": limits.MESSAGE_CONTENT_CHARS,
     "stored_messages": 100,
@@ -58,6 +59,12 @@ def _wide_strings(total_bytes: int, pieces: int) -> dict[str, str]:
     """``pieces`` keys holding U+FDFA (3 bytes in UTF-8) up to about ``total_bytes`` as JSON."""
     per = max(1, (total_bytes - 16 * pieces) // (3 * pieces))
     return {f"k{i}": WIDE * per for i in range(pieces)}
+
+
+def _wide_list(total_bytes: int, pieces: int) -> dict[str, list[str]]:
+    """One key holding ``pieces`` strings of U+FDFA, about ``total_bytes`` as JSON in all."""
+    per = max(1, (total_bytes - 16 - 4 * pieces) // (3 * pieces))
+    return {"notes": [WIDE * per for _ in range(pieces)]}
 
 
 def _route(points: int, name_chars: int, day: dt.date) -> list[dict[str, Any]]:
@@ -126,7 +133,7 @@ def _cases(sizes: Mapping[str, int], session: str, trip: str, today: dt.date) ->
                 "session_id": session,
                 "role": "user",
                 "content": WIDE * sizes["content_chars"],
-                "metadata": _wide_strings(sizes["metadata_bytes"], 4),
+                "metadata": _wide_list(sizes["metadata_bytes"], sizes["metadata_pieces"]),
             },
         },
         "log_message, metadata of the most small strings": {
@@ -155,13 +162,15 @@ def _cases(sizes: Mapping[str, int], session: str, trip: str, today: dt.date) ->
 
 
 async def _post(http: httpx2.AsyncClient, url: str, token: str, body: dict[str, Any]) -> httpx2.Response:
-    return await http.post(url, json=body, headers=HEADERS | {"authorization": f"Bearer {token}"})
+    # UTF-8 JSON as clients send it (not \u escapes): the most text under the 4 MB body cap.
+    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return await http.post(url, content=content, headers=HEADERS | {"authorization": f"Bearer {token}"})
 
 
 async def _stall_once(
     http: httpx2.AsyncClient, url: str, a: str, b: str, params: dict[str, Any], ids: itertools.count[int]
-) -> tuple[float, float, int, bool]:
-    """A's call with B pinging meanwhile: (B's slowest ping in ms, A's call in ms, B's pings, A ok)."""
+) -> tuple[float, float, int, str]:
+    """A's call with B pinging meanwhile: (B's slowest ping in ms, A's call in ms, B's pings, A's error or "")."""
     method = "resources/read" if "uri" in params else "tools/call"
     done = anyio.Event()
     pings: list[float] = []
@@ -171,8 +180,9 @@ async def _stall_once(
         began = time.perf_counter()
         response = await _post(http, url, a, {"jsonrpc": "2.0", "id": next(ids), "method": method, "params": params})
         result["ms"] = (time.perf_counter() - began) * 1000
-        body = response.json() if response.status_code == 200 else {}
+        body: dict[str, Any] = response.json() if response.status_code == 200 else {"http": response.status_code}
         result["ok"] = "result" in body and not body["result"].get("isError", False)
+        result["error"] = "" if result["ok"] else json.dumps(body)[:200]
         done.set()
 
     async def person_b() -> None:
@@ -188,7 +198,7 @@ async def _stall_once(
             tg.start_soon(person_b)
     # No ping finished during A's call: B waited the whole call (the ping in flight at the end).
     worst = max(pings) if pings else result["ms"]
-    return worst, result["ms"], len(pings), bool(result.get("ok"))
+    return worst, result["ms"], len(pings), str(result["error"])
 
 
 async def run(bench: Bench, sizes: Mapping[str, int] | None = None) -> dict[str, Any]:
@@ -224,7 +234,8 @@ async def run(bench: Bench, sizes: Mapping[str, int] | None = None) -> dict[str,
                 "b_worst_ping_ms": round(max(r[0] for r in runs), 2),
                 "a_call_median_ms": round(statistics.median(r[1] for r in runs), 2),
                 "b_pings_during_a": [r[2] for r in runs],
-                "a_ok": all(r[3] for r in runs),
+                "a_ok": not any(r[3] for r in runs),
+                "a_error": next((r[3] for r in runs if r[3]), None),
             }
             note(f"stall: {name}: {out['cases'][name]}")
     worst_name = max(out["cases"], key=lambda n: out["cases"][n]["b_worst_ping_ms"])

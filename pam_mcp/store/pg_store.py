@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+import anyio.to_thread
+
 from pam_mcp.errors import NotFound
 from pam_mcp.store.base import Caller
 from pam_mcp.store.postgres import Database
@@ -43,6 +45,15 @@ _TRIP_COLUMNS = "id, title, started_at, ended_at, route, stops, notes, distance_
 _EXPENSE_COLUMNS = "id, amount, category, description, spent_on, trip_id"
 
 
+_SLICE = 250  # list items per json.dumps call: each call holds the GIL for well under a millisecond
+
+
+def _json_text(items: list[Any]) -> str:
+    """JSON text of a long list, encoded ``_SLICE`` items at a time (the GIL is free between)."""
+    parts = (json.dumps(items[i : i + _SLICE])[1:-1] for i in range(0, len(items), _SLICE))
+    return "[" + ",".join(parts) + "]"
+
+
 def _dict(row: Any) -> dict[str, Any]:
     return dict(row.items())
 
@@ -55,16 +66,20 @@ class PostgresStore:
 
     # -- trips --------------------------------------------------------------------------
     async def insert_trip(self, user: Caller, trip: NewTrip) -> TripBrief:
-        # Returns a brief: reading a route of up to 2 MB back would only be thrown away.
+        # A long route (up to 2 MB of JSON) is encoded in a worker thread, a slice at a time, so
+        # no single step holds the event loop; it is passed as text. Returns a brief: reading
+        # the route back would only be thrown away.
+        route = await anyio.to_thread.run_sync(_json_text, trip.route) if len(trip.route) > _SLICE else trip.route
         async with self.db.as_user(user.id) as tx:
             row = await tx.fetchrow(
                 "insert into public.trips (title, started_at, ended_at, route, stops, notes, distance_km)"
-                " values ($1, $2, $3, $4, $5, $6, $7) returning id, title, started_at, ended_at, distance_km,"
+                " values ($1, $2, $3, $4::text::jsonb, $5, $6, $7)"
+                " returning id, title, started_at, ended_at, distance_km,"
                 " jsonb_array_length(stops) as stop_count, jsonb_array_length(route) as route_points",
                 trip.title,
                 trip.started_at,
                 trip.ended_at,
-                trip.route,
+                route if isinstance(route, str) else json.dumps(route),
                 trip.stops,
                 trip.notes,
                 trip.distance_km,
