@@ -12,7 +12,8 @@
 --     and an oversized session context (stored before these caps) replaced by a note, so
 --     get_context never pulls megabytes.
 --   * recent_trips(p_limit): trips as summaries (counts of route points and stops, never the
---     route itself), at most 50; pam://trips reads it.
+--     route itself), at most 50; pam://trips reads it. trip_detail(p_trip_id): one trip with
+--     notes and stops, its route counted; pam://trips/{id} reads it.
 --
 -- Rows written before this migration may break a new cap: each constraint is added NOT VALID
 -- (it holds for every new or changed row at once) and then validated where the existing rows
@@ -329,3 +330,30 @@ comment on function public.recent_trips(integer) is
 
 revoke execute on function public.recent_trips(integer) from public, anon, service_role;
 grant execute on function public.recent_trips(integer) to authenticated;
+
+-- ---------------------------------------------------------------------------
+-- public.trip_detail: one of the caller's trips with its notes and stops, the route counted
+-- (pam://trips/{id} shows no route: reading 2 MB to count it would hold the server up).
+-- ---------------------------------------------------------------------------
+create or replace function public.trip_detail(p_trip_id uuid)
+returns table (id uuid, title text, started_at timestamptz, ended_at timestamptz, distance_km numeric,
+               stop_count integer, route_points integer, notes text, stops jsonb)
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  select t.id, t.title, t.started_at, t.ended_at, t.distance_km,
+         pg_catalog.jsonb_array_length(t.stops), pg_catalog.jsonb_array_length(t.route),
+         pg_catalog.left(t.notes, public.pam_limit('trip_notes_chars')),
+         case when octet_length(t.stops::text) <= public.pam_limit('trip_stops_bytes') then t.stops
+              else '[]'::jsonb end
+    from public.trips as t
+   where t.id = p_trip_id
+$$;
+
+comment on function public.trip_detail(uuid) is
+  'One trip of auth.uid() (row level security decides) with notes and stops; route points counted, never returned.';
+
+revoke execute on function public.trip_detail(uuid) from public, anon, service_role;
+grant execute on function public.trip_detail(uuid) to authenticated;

@@ -46,7 +46,6 @@ from tests.postgrest_fake import URL, PostgrestFake, RecordedRequest, service_ro
 
 pytestmark = pytest.mark.anyio
 
-TRIP_COLUMNS = "id,title,started_at,ended_at,route,stops,notes,distance_km,created_at"
 EXPENSE_COLUMNS = "id,amount,category,description,spent_on,trip_id"
 
 

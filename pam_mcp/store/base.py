@@ -30,7 +30,7 @@ from pam_mcp.store.records import (
     SessionRecord,
     TableInfo,
     TripBrief,
-    TripRecord,
+    TripDetail,
 )
 
 
@@ -46,7 +46,7 @@ class Caller:
 
 class Store(Protocol):
     async def insert_trip(self, user: Caller, trip: NewTrip) -> TripBrief: ...
-    async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripRecord: ...
+    async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripDetail: ...
     async def recent_trips(self, user: Caller, limit: int) -> list[TripBrief]: ...
     async def record_saving(
         self, user: Caller, amount: Decimal, category: str, description: str, saved_on: dt.date,

@@ -37,11 +37,10 @@ from pam_mcp.store.records import (
     SessionRecord,
     TableInfo,
     TripBrief,
-    TripRecord,
+    TripDetail,
 )
 from pam_mcp.store.supabase_functions import MAX_CONTEXT_BYTES, context_snapshot, merged_session, table_info
 
-_TRIP_COLUMNS = "id, title, started_at, ended_at, route, stops, notes, distance_km, created_at"
 _EXPENSE_COLUMNS = "id, amount, category, description, spent_on, trip_id"
 
 
@@ -86,12 +85,16 @@ class PostgresStore:
             )
         return TripBrief.model_validate(_dict(row))
 
-    async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripRecord:
+    async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripDetail:
         async with self.db.as_user(user.id) as tx:
-            row = await tx.fetchrow(f"select {_TRIP_COLUMNS} from public.trips where id = $1", trip_id)
+            row = await tx.fetchrow(
+                "select id, title, started_at, ended_at, distance_km, stop_count, route_points, notes, stops"
+                " from public.trip_detail($1)",
+                trip_id,
+            )
         if row is None:
             raise NotFound(f"No trip {trip_id}.")
-        return TripRecord.model_validate(_dict(row))
+        return TripDetail.model_validate(_dict(row))
 
     async def recent_trips(self, user: Caller, limit: int) -> list[TripBrief]:
         # Counted in SQL: a list of trips never carries their routes (up to 2 MB each).

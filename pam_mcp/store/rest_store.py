@@ -61,7 +61,7 @@ from pam_mcp.store.records import (
     SessionRecord,
     TableInfo,
     TripBrief,
-    TripRecord,
+    TripDetail,
 )
 from pam_mcp.store.supabase_functions import (
     MAX_CONTEXT_BYTES,
@@ -74,7 +74,6 @@ from pam_mcp.store.supabase_session import SIGN_IN_AGAIN, UNREACHABLE, SupabaseS
 
 log = logging.getLogger(__name__)
 
-_TRIP_COLUMNS = "id,title,started_at,ended_at,route,stops,notes,distance_km,created_at"
 _TRIP_BRIEF_COLUMNS = "id,title,started_at,ended_at,distance_km"
 _EXPENSE_COLUMNS = "id,amount,category,description,spent_on,trip_id"
 _PROFILE_COLUMNS = "display_name,country_code,timezone,currency,home_base,rv_type,rv_length_m,preferences"
@@ -190,12 +189,11 @@ class RestStore:
         rows = await self._rows(client.from_("trips").insert(body).select(_TRIP_BRIEF_COLUMNS).request)
         return TripBrief.model_validate(rows[0] | {"stop_count": len(trip.stops), "route_points": len(trip.route)})
 
-    async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripRecord:
-        client = await self._client(user)
-        rows = await self._rows(client.from_("trips").select(_TRIP_COLUMNS).eq("id", str(trip_id)).request)
+    async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripDetail:
+        rows = await self._rpc(user, "trip_detail", {"p_trip_id": trip_id})
         if not rows:
             raise NotFound(f"No trip {trip_id}.")
-        return TripRecord.model_validate(_with_documents(rows[0], "route", "stops"))
+        return TripDetail.model_validate(_with_documents(rows[0], "stops"))
 
     async def recent_trips(self, user: Caller, limit: int) -> list[TripBrief]:
         # Counted in SQL: a list of trips never carries their routes (up to 2 MB each).

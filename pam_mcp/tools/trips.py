@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from pam_mcp.store.records import NewTrip, TripBrief, TripRecord
+from pam_mcp.store.records import NewTrip, TripBrief, TripDetail
 from pam_mcp.tools.common import Input, Output, ToolContext, invalid
 from pam_mcp.tools.limits import (
     PLACE_NAME_CHARS,
@@ -160,14 +160,9 @@ def summarize_brief(trip: TripBrief) -> TripSummary:
     )
 
 
-def summarize(trip: TripRecord, *, detail: bool = False) -> TripSummary:
-    brief = TripBrief(
-        **trip.model_dump(include={"id", "title", "started_at", "ended_at", "distance_km"}),
-        stop_count=len(trip.stops),
-        route_points=len(trip.route),
-    )
-    summary = summarize_brief(brief)
-    return summary.model_copy(update={"notes": trip.notes, "stops": trip.stops}) if detail else summary
+def detail_of(trip: TripDetail) -> TripSummary:
+    """A trip with its notes and stops, as pam://trips/{id} shows it (its route is counted, not shown)."""
+    return summarize_brief(trip).model_copy(update={"notes": trip.notes, "stops": trip.stops})
 
 
 async def recent_trips(ctx: ToolContext, limit: int = 10) -> list[TripSummary]:
@@ -176,4 +171,4 @@ async def recent_trips(ctx: ToolContext, limit: int = 10) -> list[TripSummary]:
 
 
 async def trip_detail(ctx: ToolContext, trip_id: uuid.UUID) -> TripSummary:
-    return summarize(await ctx.store.get_trip(ctx.user, trip_id), detail=True)
+    return detail_of(await ctx.store.get_trip(ctx.user, trip_id))
