@@ -10,8 +10,8 @@ limiter is its costly part: argument validation, redaction, the guardrail engine
 
 On the code before the caps, and with the guardrail engine run on the event loop, B's pings
 queue behind A's work and the test fails. Ordering only: no timings are asserted, and every
-wait is bounded. Calls made cheap outright (update_context, pam://trips, log_message's metadata of many tiny
-strings: a few milliseconds of work) are measured by bench/stall.py instead: a call that short
+wait is bounded. Calls made cheap outright (update_context, pam://trips and pam://trips/{id}, which count a
+route in SQL, log_message's metadata of many tiny strings: a few milliseconds of work) are measured by bench/stall.py instead: a call that short
 leaves no room for pings to order.
 """
 
@@ -98,6 +98,7 @@ async def seed(db: Database, user: uuid.UUID) -> tuple[str, str]:
 
 def candidates(session: str, trip: str) -> dict[str, tuple[str, dict[str, Any]]]:
     text = limits.GUARDRAIL_TEXT_CHARS
+    del trip  # pam://trips/{id} reads no route any more: cheap, measured by bench/stall.py
     return {
         "check_guardrails, longest text of U+FDFA": (
             "tools/call", {"name": "check_guardrails", "arguments": {"text": WIDE * text}}),
@@ -113,7 +114,6 @@ def candidates(session: str, trip: str) -> dict[str, tuple[str, dict[str, Any]]]
             "tools/call", {"name": "log_trip", "arguments": {
                 "started_at": "2026-11-20T06:00:00+00:00", "route": route(limits.TRIP_ROUTE_POINTS),
                 "stops": stops(limits.TRIP_STOPS)}}),
-        "pam://trips/{id}, largest trip": ("resources/read", {"uri": f"pam://trips/{trip}"}),
     }  # fmt: skip
 
 
