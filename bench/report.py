@@ -8,6 +8,7 @@ from bench.overhead import TOOLS
 
 OVERHEAD_TARGET = 1.5  # what a PAM call adds over echo, in floors
 SCALE_TARGET = 1.5  # largest table over smallest
+TARGET_STALL_MS = 100.0  # the longest one person's call may delay another's
 
 
 def _met(ok: bool) -> str:
@@ -100,6 +101,16 @@ def verdicts(r: dict[str, Any]) -> list[dict[str, Any]]:
             "target": "(reference)",
             "ratio": None,
             "met": None,
+        })  # fmt: skip
+    if "stall" in r:
+        st = r["stall"]
+        worst = st["worst"]
+        rows.append({
+            "measure": f"worst stall of one person's call on another's ping ({worst['case']})",
+            "result": f"{worst['b_worst_ping_ms']:.1f} ms (idle ping {st['idle_ping_median_ms']:.2f} ms)",
+            "target": f"< {TARGET_STALL_MS:.0f} ms",
+            "ratio": round(worst["b_worst_ping_ms"] / TARGET_STALL_MS, 3),
+            "met": worst["b_worst_ping_ms"] < TARGET_STALL_MS,
         })  # fmt: skip
     return rows
 
@@ -225,6 +236,18 @@ def render(r: dict[str, Any]) -> str:
                 "",
                 f"Embedded PostgreSQL still running after the server exited: {st['postgres_left_running']} starts.",
             ]
+    if "stall" in r:
+        st = r["stall"]
+        out += ["", "### 6. Stall: person B's ping while person A makes the costliest call the caps allow", ""]
+        out += _table(
+            ["A's call", "B's slowest ping (ms)", "A's call, median (ms)", "B's pings during A", "A answered"],
+            [
+                [name, f"{c['b_worst_ping_ms']:.1f}", f"{c['a_call_median_ms']:.1f}",
+                 ", ".join(map(str, c["b_pings_during_a"])), "yes" if c["a_ok"] else "**no**"]
+                for name, c in st["cases"].items()
+            ],
+        )  # fmt: skip
+        out += ["", f"B's median ping with A idle: {st['idle_ping_median_ms']:.2f} ms."]
     return "\n".join(out)
 
 

@@ -46,7 +46,6 @@ from tests.postgrest_fake import URL, PostgrestFake, RecordedRequest, service_ro
 
 pytestmark = pytest.mark.anyio
 
-TRIP_COLUMNS = "id,title,started_at,ended_at,route,stops,notes,distance_km,created_at"
 EXPENSE_COLUMNS = "id,amount,category,description,spent_on,trip_id"
 
 
@@ -104,10 +103,8 @@ async def test_reads_are_scoped_filtered_ordered_and_limited_as_postgrest_spells
     at = dt.datetime(2026, 11, 21, 10, tzinfo=dt.UTC)
     await store.upcoming_events(me, at, 10)
     trips, page, events = rest(fake)
-    assert (trips.method, trips.path) == ("GET", "/rest/v1/trips")
-    assert trips.query == [
-        ("select", TRIP_COLUMNS), ("user_id", f"eq.{me.id}"), ("order", "started_at.desc"), ("limit", "5"),
-    ]  # fmt: skip
+    # Trips as summaries, counted in SQL (public.recent_trips): routes never travel for a list.
+    assert (trips.method, trips.path, trips.body) == ("POST", "/rest/v1/rpc/recent_trips", {"p_limit": 5})
     assert page.query == [
         ("select", EXPENSE_COLUMNS),
         ("user_id", f"eq.{me.id}"),
@@ -119,7 +116,7 @@ async def test_reads_are_scoped_filtered_ordered_and_limited_as_postgrest_spells
         ("limit", "11"),
     ]
     assert events.param("or") == [f"(ends_at.gte.{at.isoformat()},and(ends_at.is.null,starts_at.gte.{at.isoformat()}))"]
-    assert all(r.body is None for r in (trips, page, events))
+    assert all(r.body is None for r in (page, events))
 
 
 async def test_an_expense_is_posted_without_a_user_id_and_a_retry_finds_the_first(

@@ -31,7 +31,8 @@ from pam_mcp.store.records import (
     SavingOutcome,
     SessionRecord,
     TableInfo,
-    TripRecord,
+    TripBrief,
+    TripDetail,
 )
 
 
@@ -54,9 +55,9 @@ class Caller:
 
 
 class Store(Protocol):
-    async def insert_trip(self, user: Caller, trip: NewTrip) -> TripRecord: ...
-    async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripRecord: ...
-    async def recent_trips(self, user: Caller, limit: int) -> list[TripRecord]: ...
+    async def insert_trip(self, user: Caller, trip: NewTrip) -> TripBrief: ...
+    async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripDetail: ...
+    async def recent_trips(self, user: Caller, limit: int) -> list[TripBrief]: ...
     async def record_saving(
         self, user: Caller, amount: Decimal, category: str, description: str, saved_on: dt.date,
         client_ref: str | None,

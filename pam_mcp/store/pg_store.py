@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+import anyio.to_thread
+
 from pam_mcp.errors import NotFound
 from pam_mcp.store.base import Caller
 from pam_mcp.store.postgres import Database
@@ -34,12 +36,21 @@ from pam_mcp.store.records import (
     SavingOutcome,
     SessionRecord,
     TableInfo,
-    TripRecord,
+    TripBrief,
+    TripDetail,
 )
 from pam_mcp.store.supabase_functions import MAX_CONTEXT_BYTES, context_snapshot, merged_session, table_info
 
-_TRIP_COLUMNS = "id, title, started_at, ended_at, route, stops, notes, distance_km, created_at"
 _EXPENSE_COLUMNS = "id, amount, category, description, spent_on, trip_id"
+
+
+_SLICE = 250  # list items per json.dumps call: each call holds the GIL for well under a millisecond
+
+
+def _json_text(items: list[Any]) -> str:
+    """JSON text of a long list, encoded ``_SLICE`` items at a time (the GIL is free between)."""
+    parts = (json.dumps(items[i : i + _SLICE])[1:-1] for i in range(0, len(items), _SLICE))
+    return "[" + ",".join(parts) + "]"
 
 
 def _dict(row: Any) -> dict[str, Any]:
@@ -53,37 +64,48 @@ class PostgresStore:
         self.db = db
 
     # -- trips --------------------------------------------------------------------------
-    async def insert_trip(self, user: Caller, trip: NewTrip) -> TripRecord:
+    async def insert_trip(self, user: Caller, trip: NewTrip) -> TripBrief:
+        # A long route (up to 2 MB of JSON) is encoded in a worker thread, a slice at a time, so
+        # no single step holds the event loop; it is passed as text. Returns a brief: reading
+        # the route back would only be thrown away.
+        route = await anyio.to_thread.run_sync(_json_text, trip.route) if len(trip.route) > _SLICE else trip.route
         async with self.db.as_user(user.id) as tx:
             row = await tx.fetchrow(
-                f"insert into public.trips (title, started_at, ended_at, route, stops, notes, distance_km)"
-                f" values ($1, $2, $3, $4, $5, $6, $7) returning {_TRIP_COLUMNS}",
+                "insert into public.trips (title, started_at, ended_at, route, stops, notes, distance_km)"
+                " values ($1, $2, $3, $4::text::jsonb, $5, $6, $7)"
+                " returning id, title, started_at, ended_at, distance_km,"
+                " jsonb_array_length(stops) as stop_count, jsonb_array_length(route) as route_points",
                 trip.title,
                 trip.started_at,
                 trip.ended_at,
-                trip.route,
+                route if isinstance(route, str) else json.dumps(route),
                 trip.stops,
                 trip.notes,
                 trip.distance_km,
             )
         user.saved("the trip" if row is None else f"the trip {row['id']}")
-        return TripRecord.model_validate(_dict(row))
+        return TripBrief.model_validate(_dict(row))
 
-    async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripRecord:
+    async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripDetail:
         async with self.db.as_user(user.id) as tx:
-            row = await tx.fetchrow(f"select {_TRIP_COLUMNS} from public.trips where id = $1", trip_id)
+            row = await tx.fetchrow(
+                "select id, title, started_at, ended_at, distance_km, stop_count, route_points, notes, stops"
+                " from public.trip_detail($1)",
+                trip_id,
+            )
         if row is None:
             raise NotFound(f"No trip {trip_id}.")
-        return TripRecord.model_validate(_dict(row))
+        return TripDetail.model_validate(_dict(row))
 
-    async def recent_trips(self, user: Caller, limit: int) -> list[TripRecord]:
+    async def recent_trips(self, user: Caller, limit: int) -> list[TripBrief]:
+        # Counted in SQL: a list of trips never carries their routes (up to 2 MB each).
         async with self.db.as_user(user.id) as tx:
             rows = await tx.fetch(
-                f"select {_TRIP_COLUMNS} from public.trips where user_id = $1 order by started_at desc limit $2",
-                user.id,
+                "select id, title, started_at, ended_at, distance_km, stop_count, route_points"
+                " from public.recent_trips($1)",
                 limit,
             )
-        return [TripRecord.model_validate(_dict(r)) for r in rows]
+        return [TripBrief.model_validate(_dict(r)) for r in rows]
 
     # -- savings ------------------------------------------------------------------------
     async def record_saving(

@@ -17,18 +17,6 @@ class Record(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class TripRecord(Record):
-    id: uuid.UUID
-    title: str | None
-    started_at: dt.datetime
-    ended_at: dt.datetime | None
-    route: list[dict[str, Any]]
-    stops: list[dict[str, Any]]
-    notes: str | None
-    distance_km: Decimal | None
-    created_at: dt.datetime
-
-
 class NewTrip(Record):
     title: str | None
     started_at: dt.datetime
@@ -135,6 +123,13 @@ class TripBrief(Record):
     distance_km: Decimal | None
     stop_count: int
     route_points: int
+
+
+class TripDetail(TripBrief):
+    """A trip with its notes and stops; still without its route (up to 2 MB), counted in SQL."""
+
+    notes: str | None
+    stops: list[dict[str, Any]]
 
 
 class ContextSnapshot(Record):

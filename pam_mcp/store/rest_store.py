@@ -62,7 +62,8 @@ from pam_mcp.store.records import (
     SavingOutcome,
     SessionRecord,
     TableInfo,
-    TripRecord,
+    TripBrief,
+    TripDetail,
 )
 from pam_mcp.store.supabase_functions import (
     MAX_CONTEXT_BYTES,
@@ -76,7 +77,7 @@ from pam_mcp.store.translate import missing_reference
 
 log = logging.getLogger(__name__)
 
-_TRIP_COLUMNS = "id,title,started_at,ended_at,route,stops,notes,distance_km,created_at"
+_TRIP_BRIEF_COLUMNS = "id,title,started_at,ended_at,distance_km"
 _EXPENSE_COLUMNS = "id,amount,category,description,spent_on,trip_id"
 _PROFILE_COLUMNS = "display_name,country_code,timezone,currency,home_base,rv_type,rv_length_m,preferences"
 _MISSING_SCHEMA = {"PGRST202", "PGRST204", "PGRST205", "42883", "42P01", "42703"}
@@ -191,32 +192,24 @@ class RestStore:
         return await self._send(client.rpc(function, to_jsonable_python(args)).request)
 
     # -- trips --------------------------------------------------------------------------
-    async def insert_trip(self, user: Caller, trip: NewTrip) -> TripRecord:
+    async def insert_trip(self, user: Caller, trip: NewTrip) -> TripBrief:
+        # Returns a brief: reading a route of up to 2 MB back would only be thrown away.
         client = await self._client(user)
         body = to_jsonable_python(trip.model_dump())
-        rows = await self._rows(client.from_("trips").insert(body).select(_TRIP_COLUMNS).request)
+        rows = await self._rows(client.from_("trips").insert(body).select(_TRIP_BRIEF_COLUMNS).request)
         user.saved(f"the trip {rows[0]['id'] if rows else ''}".rstrip())
-        return TripRecord.model_validate(_with_documents(rows[0], "route", "stops"))
+        return TripBrief.model_validate(rows[0] | {"stop_count": len(trip.stops), "route_points": len(trip.route)})
 
-    async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripRecord:
-        client = await self._client(user)
-        rows = await self._rows(client.from_("trips").select(_TRIP_COLUMNS).eq("id", str(trip_id)).request)
+    async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripDetail:
+        rows = await self._rpc(user, "trip_detail", {"p_trip_id": trip_id})
         if not rows:
             raise NotFound(f"No trip {trip_id}.")
-        return TripRecord.model_validate(_with_documents(rows[0], "route", "stops"))
+        return TripDetail.model_validate(_with_documents(rows[0], "stops"))
 
-    async def recent_trips(self, user: Caller, limit: int) -> list[TripRecord]:
-        client = await self._client(user)
-        query = (
-            client.from_("trips")
-            .select(_TRIP_COLUMNS)
-            .eq("user_id", str(user.id))
-            .order("started_at", desc=True)
-            .limit(limit)
-        )
-        return [
-            TripRecord.model_validate(_with_documents(r, "route", "stops")) for r in await self._rows(query.request)
-        ]
+    async def recent_trips(self, user: Caller, limit: int) -> list[TripBrief]:
+        # Counted in SQL: a list of trips never carries their routes (up to 2 MB each).
+        rows = await self._rpc(user, "recent_trips", {"p_limit": limit})
+        return [TripBrief.model_validate(r) for r in rows]
 
     # -- savings ------------------------------------------------------------------------
     async def record_saving(

@@ -13,13 +13,26 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, JsonValue, WithJsonSchema, field_validator
+from pydantic import BeforeValidator, Field, JsonValue, StringConstraints, WithJsonSchema, field_validator
+from pydantic_core import PydanticCustomError
 
 from pam_mcp.store.records import ProfileRecord
 from pam_mcp.tools.common import Input, Output, ToolContext, first_of_month, invalid, next_month
 from pam_mcp.tools.expenses import BudgetLine, budget_lines, totals
 from pam_mcp.tools.guardrail_rules import SafetyLevel
 from pam_mcp.tools.guardrails import redact
+from pam_mcp.tools.limits import (
+    MESSAGE_CONTENT_CHARS,
+    MESSAGE_METADATA_BYTES,
+    MESSAGE_METADATA_KEYS,
+    SESSION_CONTEXT_BYTES,
+    SESSION_CONTEXT_KEYS,
+    TooLarge,
+    check_json,
+    check_json_size,
+    json_bytes,
+)
+from pam_mcp.tools.offload import run_cpu
 from pam_mcp.tools.savings import GuaranteeStatus, guarantee_status
 from pam_mcp.tools.trips import TripSummary, summarize_brief
 
@@ -27,6 +40,8 @@ MAX_CONTEXT_CHARS = 12_000
 MAX_MESSAGE_CHARS = 1_000
 MAX_FIELD_CHARS = 200
 TRUNCATED = "…[truncated]"
+# Room kept under MAX_CONTEXT_CHARS for the truncation note written after the trimming.
+NOTE_ROOM = 300
 # Any JSON value, spelled out: pydantic's JsonValue schema is `{}`, which strict clients
 # (the MCP Inspector's --strict) flag as unportable.
 AnyJson = Annotated[
@@ -106,27 +121,35 @@ def _clip_optional(text: str | None) -> str | None:
 
 
 def _fit(result: ContextResult) -> ContextResult:
-    """Drop the oldest messages, then later calendar events, until the JSON fits the cap."""
+    """Drop the oldest messages, then later calendar events, until the JSON fits the cap.
+
+    Linear: the result without its lists and every item are serialised once each, and the
+    dropping subtracts their sizes (a list's JSON is its items' JSON joined by commas).
+    """
     if len(result.model_dump_json()) <= MAX_CONTEXT_CHARS:  # the usual case: measured once
         return result
+    budget = MAX_CONTEXT_CHARS - NOTE_ROOM
+    messages, events = result.messages, result.upcoming_events
+    message_sizes = [len(m.model_dump_json()) + 1 for m in messages]  # + 1: the comma
+    event_sizes = [len(e.model_dump_json()) + 1 for e in events]
+    bare = result.model_copy(update={"messages": [], "upcoming_events": []})
+    size = len(bare.model_dump_json()) + sum(message_sizes) + sum(event_sizes)
     notes: list[str] = []
-
-    def size() -> int:
-        return len(result.model_dump_json())
-
     dropped = 0
-    while size() > MAX_CONTEXT_CHARS and result.messages:
-        result.messages.pop(0)
+    while size > budget and dropped < len(messages):
+        size -= message_sizes[dropped]
         dropped += 1
     if dropped:
+        result.messages = messages[dropped:]
         notes.append(f"{dropped} older message(s) left out")
-    dropped = 0
-    while size() > MAX_CONTEXT_CHARS and result.upcoming_events:
-        result.upcoming_events.pop()
-        dropped += 1
-    if dropped:
-        notes.append(f"{dropped} later calendar event(s) left out")
-    if size() > MAX_CONTEXT_CHARS and result.session_context:
+    kept = len(events)
+    while size > budget and kept:
+        kept -= 1
+        size -= event_sizes[kept]
+    if kept < len(events):
+        result.upcoming_events = events[:kept]
+        notes.append(f"{len(events) - kept} later calendar event(s) left out")
+    if size > budget and result.session_context:
         result.session_context = {
             "_truncated": "the session context is too large to include; trim it with update_context"
         }
@@ -174,14 +197,36 @@ async def get_context(ctx: ToolContext, args: GetContextInput) -> ContextResult:
     return _fit(result)
 
 
+def _bounded_json(value: Any, max_bytes: int) -> Any:
+    """Depth, count and size caps on a free-form JSON argument, checked before pydantic walks it
+    (and before redaction or the database): the work stays bounded whatever was sent."""
+    try:
+        check_json(value)
+        check_json_size(value, max_bytes)
+    except TooLarge as exc:  # a custom error: its message is shown as is, with no "Value error, "
+        raise PydanticCustomError("too_large", str(exc)) from None
+    except (TypeError, ValueError):
+        pass  # not JSON-shaped: pydantic's own validation names the problem
+    return value
+
+
+# The caps ride on the types (not a model validator), so they run wherever the type is
+# validated, the SDK's own argument check included: before anything walks a huge value.
+Facts = Annotated[dict[str, AnyJson], BeforeValidator(lambda value: _bounded_json(value, SESSION_CONTEXT_BYTES))]
+Metadata = Annotated[dict[str, AnyJson], BeforeValidator(lambda value: _bounded_json(value, MESSAGE_METADATA_BYTES))]
+
+
 class UpdateContextInput(Input):
     session_id: uuid.UUID | None = Field(default=None, description="The session to update; omit to start a new one")
-    facts: dict[str, AnyJson] = Field(
+    facts: Facts = Field(
         default_factory=dict,
-        max_length=50,
-        description="Keys and values to remember for this session, merged over what is there",
+        max_length=SESSION_CONTEXT_KEYS,
+        description=f"Keys and values to remember for this session, merged over what is there "
+        f"(at most {SESSION_CONTEXT_BYTES} bytes as JSON, with what is kept)",
     )
-    remove: list[str] = Field(default_factory=list, max_length=50, description="Keys to forget")
+    remove: list[Annotated[str, StringConstraints(max_length=100)]] = Field(
+        default_factory=list, max_length=SESSION_CONTEXT_KEYS, description="Keys to forget"
+    )
 
     @field_validator("facts")
     @classmethod
@@ -212,8 +257,12 @@ async def update_context(ctx: ToolContext, args: UpdateContextInput) -> UpdateCo
 class LogMessageInput(Input):
     session_id: uuid.UUID = Field(description="The session (from update_context or get_context)")
     role: Literal["user", "pam"] = Field(description="Who said it: the user, or PAM")
-    content: str = Field(min_length=1, max_length=20_000)
-    metadata: dict[str, AnyJson] = Field(default_factory=dict, max_length=20)
+    content: str = Field(min_length=1, max_length=MESSAGE_CONTENT_CHARS)
+    metadata: Metadata = Field(
+        default_factory=dict,
+        max_length=MESSAGE_METADATA_KEYS,
+        description=f"Extra facts about the message (at most {MESSAGE_METADATA_BYTES} bytes as JSON)",
+    )
 
 
 class LogMessageResult(Output):
@@ -235,9 +284,15 @@ def _redact_json(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
+def _redact_message(content: str, metadata: dict[str, Any]) -> tuple[str, Any, bool]:
+    clean, redacted = redact(content)
+    clean_metadata, metadata_redacted = _redact_json(metadata)
+    return clean, clean_metadata, redacted or metadata_redacted
+
+
 async def log_message(ctx: ToolContext, args: LogMessageInput) -> LogMessageResult:
-    content, redacted = redact(args.content)
-    metadata, metadata_redacted = _redact_json(dict(args.metadata))
+    # Bounded by the caps (20,000 characters and 16 KB of metadata); in a worker thread when large.
+    size = len(args.content) + (json_bytes(args.metadata) if args.metadata else 0)
+    content, metadata, redacted = await run_cpu(size, _redact_message, args.content, dict(args.metadata))
     message = await ctx.store.insert_message(ctx.user, args.session_id, args.role, content, metadata)
-    redacted = redacted or metadata_redacted
     return LogMessageResult(message_id=message.id, session_id=message.session_id, redacted=redacted)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from functools import partial
 from typing import Literal
 
 from pydantic import Field
 
 from pam_mcp.tools import guardrail_rules as rules
 from pam_mcp.tools.common import Input, Output, ToolContext
+from pam_mcp.tools.limits import GUARDRAIL_TEXT_CHARS
+from pam_mcp.tools.offload import run_cpu
 
 TextKind = Literal["user_message", "draft_reply", "proposed_action"]
 MAX_STORED_TEXT = 2000
@@ -22,7 +25,9 @@ UNKNOWN_COUNTRY_NUMBERS = "000 in Australia, 911 in North America, 112 in Europe
 
 
 class CheckGuardrailsInput(Input):
-    text: str = Field(min_length=1, max_length=20_000, description="The user message, draft reply or proposed action")
+    text: str = Field(
+        min_length=1, max_length=GUARDRAIL_TEXT_CHARS, description="The user message, draft reply or proposed action"
+    )
     kind: TextKind = Field(default="user_message", description="What the text is")
     amount: Decimal | None = Field(
         default=None, ge=0, le=Decimal("100000000"), description="Money involved in a proposed action, if any"
@@ -60,13 +65,17 @@ async def check_guardrails(ctx: ToolContext, args: CheckGuardrailsInput) -> Chec
     level = await ctx.store.safety_level(ctx.user)
     profile = await ctx.store.profile(ctx.user)
     country = profile.country_code if profile else None
-    result = rules.evaluate(
+    result = await run_cpu(
+        len(args.text),
+        partial(
+            rules.evaluate,
+            amount=args.amount,
+            country_code=country,
+            vehicle_moving=args.vehicle_moving,
+            speed_kmh=args.speed_kmh,
+        ),
         args.text,
         level,
-        amount=args.amount,
-        vehicle_moving=args.vehicle_moving,
-        speed_kmh=args.speed_kmh,
-        country_code=country,
     )
     event_id = None
     if result.decision != "allow":
@@ -102,5 +111,4 @@ async def set_guardrails(ctx: ToolContext, args: SetGuardrailsInput) -> SetGuard
 
 def redact(text: str) -> tuple[str, bool]:
     """The text with card, bank and tax numbers and credentials removed, and whether any were."""
-    result = rules.evaluate(text, "low")
-    return result.redacted_text, result.redacted_text != text
+    return rules.redact(text)

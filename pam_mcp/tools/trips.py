@@ -11,8 +11,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from pam_mcp.store.records import NewTrip, TripBrief, TripRecord
-from pam_mcp.tools.common import Input, Output, ToolContext
+from pam_mcp.store.records import NewTrip, TripBrief, TripDetail
+from pam_mcp.tools.common import Input, Output, ToolContext, invalid
+from pam_mcp.tools.limits import (
+    PLACE_NAME_CHARS,
+    TRIP_NOTES_CHARS,
+    TRIP_ROUTE_BYTES,
+    TRIP_ROUTE_POINTS,
+    TRIP_STOPS,
+    TRIP_STOPS_BYTES,
+    TRIP_TITLE_CHARS,
+    json_bytes,
+)
+from pam_mcp.tools.offload import run_cpu
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 StopKind = Literal["campground", "fuel", "food", "attraction", "dump_station", "rest_area", "shopping", "other"]
@@ -25,11 +36,11 @@ class RoutePoint(Input):
     lat: Latitude
     lon: Longitude
     at: AwareDatetime | None = Field(default=None, description="When the vehicle was here (ISO 8601 with offset)")
-    name: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=PLACE_NAME_CHARS)
 
 
 class Stop(Input):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=PLACE_NAME_CHARS)
     lat: Latitude
     lon: Longitude
     kind: StopKind = "other"
@@ -41,11 +52,13 @@ class LogTripInput(Input):
     started_at: AwareDatetime = Field(description="When the trip began (ISO 8601 with a UTC offset)")
     ended_at: AwareDatetime | None = Field(default=None, description="When it ended; omit for a trip under way")
     route: list[RoutePoint] = Field(
-        default_factory=list, max_length=5000, description="Points along the way, in travel order"
+        default_factory=list, max_length=TRIP_ROUTE_POINTS, description="Points along the way, in travel order"
     )
-    stops: list[Stop] = Field(default_factory=list, max_length=200, description="Places stopped at")
-    title: str | None = Field(default=None, max_length=200, description="A short name, e.g. 'Broken Hill to Mildura'")
-    notes: str | None = Field(default=None, max_length=4000)
+    stops: list[Stop] = Field(default_factory=list, max_length=TRIP_STOPS, description="Places stopped at")
+    title: str | None = Field(
+        default=None, max_length=TRIP_TITLE_CHARS, description="A short name, e.g. 'Broken Hill to Mildura'"
+    )
+    notes: str | None = Field(default=None, max_length=TRIP_NOTES_CHARS)
 
     @model_validator(mode="after")
     def _check_order(self) -> LogTripInput:
@@ -87,16 +100,37 @@ def route_distance_km(points: list[RoutePoint]) -> float:
     return sum(haversine_km((p.lat, p.lon), (q.lat, q.lon)) for p, q in itertools.pairwise(points))
 
 
-async def log_trip(ctx: ToolContext, args: LogTripInput) -> LogTripResult:
+# A route point or stop as JSON, names aside, is under this many bytes (numbers, time, kind, cost).
+_PLACE_BYTES_WITHOUT_NAME = 160
+
+
+def _documents(args: LogTripInput) -> tuple[float, list[dict[str, Any]], list[dict[str, Any]]]:
+    """Distance, route and stops as stored: pure CPU, linear in the capped input."""
     distance = round(route_distance_km(args.route), 2)
+    route = [p.model_dump(mode="json", exclude_none=True) for p in args.route]
+    stops = [s.model_dump(mode="json", exclude_none=True) for s in args.stops]
+    for name, places, value, limit in (
+        ("route", args.route, route, TRIP_ROUTE_BYTES),
+        ("stops", args.stops, stops, TRIP_STOPS_BYTES),
+    ):
+        # A cheap upper bound first; the exact size (one serialisation) only when it could be over.
+        bound = sum(_PLACE_BYTES_WITHOUT_NAME + len((p.name or "").encode()) for p in places)
+        if bound > limit and (size := json_bytes(value)) > limit:
+            raise invalid(f"{name}: is {size} bytes as JSON; the limit is {limit} (use shorter names)")
+    return distance, route, stops
+
+
+async def log_trip(ctx: ToolContext, args: LogTripInput) -> LogTripResult:
+    # The caps bound this work; with a long route it runs in a worker thread.
+    distance, route, stops = await run_cpu(len(args.route) + len(args.stops), _documents, args)
     record = await ctx.store.insert_trip(
         ctx.user,
         NewTrip(
             title=args.title,
             started_at=args.started_at,
             ended_at=args.ended_at,
-            route=[p.model_dump(mode="json", exclude_none=True) for p in args.route],
-            stops=[s.model_dump(mode="json", exclude_none=True) for s in args.stops],
+            route=route,
+            stops=stops,
             notes=args.notes,
             distance_km=Decimal(str(distance)),
         ),
@@ -126,19 +160,15 @@ def summarize_brief(trip: TripBrief) -> TripSummary:
     )
 
 
-def summarize(trip: TripRecord, *, detail: bool = False) -> TripSummary:
-    brief = TripBrief(
-        **trip.model_dump(include={"id", "title", "started_at", "ended_at", "distance_km"}),
-        stop_count=len(trip.stops),
-        route_points=len(trip.route),
-    )
-    summary = summarize_brief(brief)
-    return summary.model_copy(update={"notes": trip.notes, "stops": trip.stops}) if detail else summary
+def detail_of(trip: TripDetail) -> TripSummary:
+    """A trip with its notes and stops, as pam://trips/{id} shows it (its route is counted, not shown)."""
+    return summarize_brief(trip).model_copy(update={"notes": trip.notes, "stops": trip.stops})
 
 
 async def recent_trips(ctx: ToolContext, limit: int = 10) -> list[TripSummary]:
-    return [summarize(t) for t in await ctx.store.recent_trips(ctx.user, limit)]
+    # Briefs, counted in SQL: a trip's route (up to 2 MB) never leaves the database for a list.
+    return [summarize_brief(t) for t in await ctx.store.recent_trips(ctx.user, limit)]
 
 
 async def trip_detail(ctx: ToolContext, trip_id: uuid.UUID) -> TripSummary:
-    return summarize(await ctx.store.get_trip(ctx.user, trip_id), detail=True)
+    return detail_of(await ctx.store.get_trip(ctx.user, trip_id))

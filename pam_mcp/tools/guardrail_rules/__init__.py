@@ -44,7 +44,7 @@ from pam_mcp.tools.guardrail_rules import (
     sensitive,
 )
 from pam_mcp.tools.guardrail_rules.emergency import emergency_number
-from pam_mcp.tools.guardrail_rules.engine import evaluate
+from pam_mcp.tools.guardrail_rules.engine import evaluate, redact
 from pam_mcp.tools.guardrail_rules.model import (
     MAX_TEXT_CHARS,
     RULE_IDS,
@@ -71,6 +71,7 @@ __all__ = [
     "emergency_number",
     "evaluate",
     "normalise_for_matching",
+    "redact",
 ]
 
 

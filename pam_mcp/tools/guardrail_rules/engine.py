@@ -78,6 +78,19 @@ _DECLINE_INJECTION = "Politely decline this request and carry on helping with th
 _VOICE_ONLY = "Answer by voice in one or two short sentences; no long text, no forms, no screens."
 
 
+def redact(text: str) -> tuple[str, bool]:
+    """The text with card, bank and tax numbers and credentials removed, and whether any were.
+
+    Exactly what :func:`evaluate` stores as ``redacted_text``, without the rest of its work:
+    the sensitive-data finders run on the original text, so no normalisation is needed.
+    """
+    red = _Redactions()
+    for _rule, _label, finder in _SENSITIVE_RULES:
+        finder(text, red)
+    redacted = red.apply(text)
+    return redacted, redacted != text
+
+
 def _join(items: Iterable[str]) -> str:
     return ", ".join(items)
 

@@ -45,14 +45,42 @@ _NON_LETTER_RE = re.compile(r"[^a-z]+")
 
 def normalise_for_matching(text: str) -> str:
     """NFKC, drop format characters (zero-width, BOM, soft hyphen) and combining marks,
-    casefold, map look-alike letters to Latin, and collapse whitespace."""
-    t = unicodedata.normalize("NFKC", text)
-    t = "".join(ch for ch in t if unicodedata.category(ch) != "Cf")
-    t = t.casefold()
-    t = unicodedata.normalize("NFKD", t)
-    t = "".join(ch for ch in t if unicodedata.category(ch) not in ("Mn", "Me"))
-    t = unicodedata.normalize("NFKC", t).translate(_CONFUSABLES)
+    casefold, map look-alike letters to Latin, and collapse whitespace.
+
+    Linear and cheap whatever the text: the per-character work is table-driven (``translate``
+    with tables built from the text's distinct characters, not a Python loop per character),
+    and a character whose compatibility form is a long run of non-Latin text (U+FDFA becomes
+    18 characters) is first replaced by that run's first character, so NFKC can grow the text
+    at most a few times; no rule matches non-Latin letters, so no verdict changes.
+    """
+    if text.isascii():  # the usual case: no format characters, no marks, no look-alikes
+        t = text.casefold()
+    else:
+        t = unicodedata.normalize("NFKC", text.translate(_shrink_table(text)))
+        t = t.translate(_drop_table(t, ("Cf",))).casefold()
+        t = unicodedata.normalize("NFKD", t)
+        t = unicodedata.normalize("NFKC", t.translate(_drop_table(t, ("Mn", "Me")))).translate(_CONFUSABLES)
     return _WS_RE.sub(" ", t).strip()
+
+
+# A compatibility form longer than this, with no Latin letter in it, is shrunk to its first character.
+_MAX_FOREIGN_EXPANSION = 2
+
+
+def _shrink_table(text: str) -> dict[int, str]:
+    table: dict[int, str] = {}
+    for ch in set(text):
+        if ch.isascii():
+            continue
+        form = unicodedata.normalize("NFKC", ch)
+        if len(form) > _MAX_FOREIGN_EXPANSION and not any("a" <= c <= "z" or "A" <= c <= "Z" for c in form):
+            table[ord(ch)] = form[0]
+    return table
+
+
+def _drop_table(text: str, categories: tuple[str, ...]) -> dict[int, None]:
+    """A ``str.translate`` table deleting the text's characters of these Unicode categories."""
+    return {ord(ch): None for ch in set(text) if unicodedata.category(ch) in categories}
 
 
 def _word_forms(norm: str) -> list[str]:
