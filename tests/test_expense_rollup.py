@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import anyio
+import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -265,7 +266,9 @@ async def test_a_person_cannot_write_their_rollup_directly(db: Database, new_use
 
 
 @pytest.mark.anyio
-async def test_a_person_reads_their_own_rollup_rows_and_nobody_elses(db: Database, new_user: NewUser) -> None:
+async def test_a_person_reads_their_own_rollup_rows_and_nobody_elses(
+    db: Database, new_user: NewUser, database_url: str
+) -> None:
     me, other = await new_user(), await new_user()
     for user, amount in ((me, 12), (other, 99)):
         async with db.as_user(user) as tx:
@@ -278,6 +281,16 @@ async def test_a_person_reads_their_own_rollup_rows_and_nobody_elses(db: Databas
         summary = await tx.fetchval(
             "select total from public.expense_summary('2026-10-01', '2026-10-31', null, 'none')"
         )
+    conn = await asyncpg.connect(database_url)
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "select set_config('role', 'anon', true), set_config('request.jwt.claims', '{\"role\": \"anon\"}', true)"
+            )
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.fetchval("select count(*) from public.expense_daily_totals")
+    finally:
+        await conn.close()
     assert [(r["user_id"], r["total"]) for r in seen] == [(me, Decimal("12.00"))]
     assert asked == []
     assert summary == Decimal("12.00")
