@@ -9,19 +9,21 @@
 --
 -- Who writes the rollup: only the triggers. Signed-in users may read their own rows and
 -- nothing else (select policy only, no insert/update/delete grant): a total they could edit
--- would disagree with their expenses. The trigger function is therefore SECURITY DEFINER,
--- as add_saving_to_month is (20261121001800_savings_integrity.sql): it runs as the table's
--- owner because the user whose write fires it may not write the rollup. It is safe because
--- it only applies the change the firing statement made to public.expenses, read from the
--- statement's own transition tables: those hold exactly the rows that statement inserted,
--- updated or deleted, which row level security on expenses has already limited to the
--- caller's own rows (user_id = auth.uid() on read, insert and update). It takes no
--- argument, pins search_path = '' (every name schema-qualified), and no API role may
--- execute it.
+-- would disagree with their expenses. The trigger functions are therefore SECURITY DEFINER,
+-- as add_saving_to_month is (20261121001800_savings_integrity.sql): they run as the table's
+-- owner because the user whose write fires them may not write the rollup. They are safe
+-- because they only apply the change the firing statement made to public.expenses, read from
+-- the statement's own transition tables: those hold exactly the rows that statement
+-- inserted, updated or deleted, which row level security on expenses has already limited to
+-- the caller's own rows (user_id = auth.uid() on read, insert and update; a row failing the
+-- policy aborts the statement before any AFTER trigger). They take no argument, pin
+-- search_path = '' (every name schema-qualified), and no API role may execute them.
 --
 -- Statement-level triggers with transition tables, not row-level: one grouped upsert per
 -- statement, so a bulk insert or COPY of n rows costs one pass over the rows touching each
--- (user, day, category) once, and a single-row write costs about what a row trigger would.
+-- (user, day, category) once. Measured on single-row inserts as a user (interleaved, three
+-- databases, 3,000 each): 4.32 ms with this insert trigger, 4.58 ms with a row-level one,
+-- 4.12 ms with none.
 -- Rows whose count reaches 0 are deleted, so every row is a non-empty group.
 --
 -- Concurrent writers: every write adds a change (total = total + excluded.total) under the
@@ -59,8 +61,9 @@ comment on table public.expense_daily_totals is
   'own: spending per user, day and category (total, count of expenses); read-only for users, kept by triggers on expenses';
 
 -- ---------------------------------------------------------------------------
--- The trigger function: one function for insert, update and delete (a trigger with
--- transition tables may name one event only, so three triggers share it).
+-- Update and delete (and any statement in general): the net change per key. A trigger with
+-- transition tables may name one event only, so the update and delete triggers share it;
+-- inserts have their own one-statement function below.
 -- ---------------------------------------------------------------------------
 create or replace function public.roll_up_expenses()
 returns trigger
