@@ -214,13 +214,19 @@ create trigger clear_expense_rollup after truncate on public.expenses
   for each statement execute function public.clear_expense_rollup();
 
 -- Backfill: rebuild from every existing expense, with writes to expenses waiting (reads
--- go on) so none is counted twice or missed.
-lock table public.expenses in share row exclusive mode;
-delete from public.expense_daily_totals;
-insert into public.expense_daily_totals (user_id, day, category, total, count)
-select e.user_id, e.spent_on, e.category, sum(e.amount), count(*)
-  from public.expenses as e
- group by 1, 2, 3;
+-- go on) so none is counted twice or missed. One DO block, so the lock and the rebuild are
+-- one transaction even where a runner sends each statement on its own (the Supabase CLI
+-- does: a bare LOCK TABLE fails there with 25P01).
+do $$
+begin
+  lock table public.expenses in share row exclusive mode;
+  delete from public.expense_daily_totals;
+  insert into public.expense_daily_totals (user_id, day, category, total, count)
+  select e.user_id, e.spent_on, e.category, sum(e.amount), count(*)
+    from public.expenses as e
+   group by 1, 2, 3;
+end;
+$$;
 
 -- ---------------------------------------------------------------------------
 -- public.expense_summary, redefined to read the rollup: same signature, same results

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from mcp.client import Client
 
 from pam_mcp.errors import Forbidden
+from pam_mcp.migrate import migrations_dir
 from pam_mcp.server import App, build_server
 from pam_mcp.store.postgres import Database
 from tests.conftest import NewUser
@@ -331,3 +332,20 @@ async def test_query_expenses_follows_an_expense_the_app_moved_or_deleted(
     assert {g["key"]: g["total"] for g in october.structured_content["groups"]} == {"fuel": "20.00"}
     assert {g["key"]: g["total"] for g in november.structured_content["groups"]} == {"propane": "30.00"}
     assert (october.structured_content["count"], november.structured_content["count"]) == (1, 1)
+
+
+@pytest.mark.anyio
+async def test_the_migration_backfills_the_rollup_from_expenses_already_there(db: Database) -> None:
+    """Expenses that predate the rollup (here: the rollup emptied) are counted when the file runs."""
+    users = await _new_users(db, 2)
+    for user, cents_list in zip(users, ([1250, 399, 10_000], [7]), strict=True):
+        await _apply(db, [user], ("insert", 0, [(c, CATEGORIES[c % 3], DAYS[c % 4]) for c in cents_list]))
+    expected = await _row_by_row(db, users)
+    async with db.as_owner() as tx:
+        await tx.execute("delete from public.expense_daily_totals")
+    assert await _rollup(db, users) == {}
+    sql = (migrations_dir() / "20261130000900_expense_daily_totals.sql").read_text(encoding="utf-8")
+    async with db.as_owner() as tx:
+        await tx.execute(sql)
+    assert await _rollup(db, users) == expected
+    assert sum(c for _, c in expected.values()) == 4
