@@ -349,3 +349,16 @@ async def test_the_migration_backfills_the_rollup_from_expenses_already_there(db
         await tx.execute(sql)
     assert await _rollup(db, users) == expected
     assert sum(c for _, c in expected.values()) == 4
+
+
+@pytest.mark.anyio
+async def test_deleting_a_person_removes_their_expenses_and_rollup_rows(db: Database) -> None:
+    """auth.users' cascade reaches the rollup and the expenses in either order; neither blocks it."""
+    users = await _new_users(db, 2)
+    for user in users:
+        await _apply(db, [user], ("insert", 0, [(500, "fuel", DAYS[0]), (700, "food", DAYS[1])]))
+    async with db.as_owner() as tx:
+        await tx.execute("delete from auth.users where id = $1", users[0])
+    rolled = await _rollup(db, users)
+    assert rolled == await _row_by_row(db, users)
+    assert {key[0] for key in rolled} == {users[1]}
