@@ -52,6 +52,8 @@ SAMPLES: dict[str, dict[str, str]] = {
 }
 # Rows users may read but not write: the trigger on pam_savings_events keeps the monthly totals.
 OWNER_MADE = {"pam_savings"}
+# Derived rows keyed by (user, day, category), no id: tests/test_expense_rollup.py covers them.
+ROLLUPS = {"expense_daily_totals"}
 CATALOG_SAMPLES: dict[str, dict[str, str]] = {
     "budget_categories": {"name": "'test_category_{alpha}'"},
     "fuel_stations": {"name": "'Roadhouse'", "lat": "-31.9", "lon": "141.4"},
@@ -87,7 +89,7 @@ async def _classes(db: Database) -> dict[str, str]:
 async def test_every_table_has_a_sample_row_for_the_matrix(db: Database) -> None:
     classes = await _classes(db)
     owned = {t for t, c in classes.items() if c in ("own", "community")}
-    assert owned == set(SAMPLES)
+    assert owned == set(SAMPLES) | ROLLUPS
     assert {t for t, c in classes.items() if c in ("shared_read", "service_only")} == set(CATALOG_SAMPLES)
 
 

@@ -1,7 +1,8 @@
 """Spending: log an expense, and query spending with totals computed in SQL.
 
-Queries touch only the caller's rows through the (user_id, spent_on) index, so their cost
-follows this user's matching rows, never the size of the table.
+Totals come from the per user/day/category rollup (expense_daily_totals, kept by triggers), so
+their cost follows the days and categories in the range, not the number of expenses or the size
+of the table; item pages read the caller's expenses through the (user_id, spent_on) index.
 """
 
 from __future__ import annotations
