@@ -43,7 +43,12 @@ create table if not exists public.expense_daily_totals (
   category text not null,
   total numeric not null check (total >= 0),
   count bigint not null check (count >= 0),
-  primary key (user_id, day, category)
+  primary key (user_id, day, category),
+  -- The same rules as every other number and date (20261130000200_sane_numbers_and_dates.sql),
+  -- for rows the service role or the owner might write by hand.
+  constraint expense_daily_totals_total_finite check (total not in ('NaN', 'Infinity', '-Infinity')),
+  constraint expense_daily_totals_day_in_range
+    check (isfinite(day) and day >= '2000-01-01' and day < '2100-01-01')
 );
 
 alter table public.expense_daily_totals enable row level security;

@@ -102,9 +102,17 @@ async def _parents(db: Database, me: uuid.UUID) -> dict[str, str]:
     return {"me": str(me), "session": str(session), "group": str(group), "product": str(product), "idea": str(idea)}
 
 
+# Rows only triggers write (people cannot), written here as the owner to test their columns' rules.
+DERIVED_SAMPLES: dict[str, dict[str, str]] = {
+    "expense_daily_totals": {
+        "user_id": "'{me}'", "day": "'2026-11-01'", "category": "'fuel'", "total": "1", "count": "1"
+    },
+}  # fmt: skip
+
+
 def _row(table: str, parents: dict[str, str], **override: str) -> str:
     """The tenancy matrix's sample row for ``table``, owned by ``me``, with ``override`` applied."""
-    sample = dict(SAMPLES.get(table) or CATALOG_SAMPLES[table])
+    sample = dict(SAMPLES.get(table) or CATALOG_SAMPLES.get(table) or DERIVED_SAMPLES[table])
     if table in SAMPLES and table != "profiles":
         sample["user_id"] = "'{me}'"
     sample.update(override)
