@@ -134,10 +134,10 @@ _SOCKET_PATH_LIMIT = 100
 class EmbeddedRedis:
     """This process's use of the shared embedded Redis in ``redis_dir``.
 
-    Every process using it holds a shared ``flock`` on ``redis_dir/users.lock`` (the kernel
-    drops it when a process dies, however it dies); the one that can turn its lock exclusive
-    on the way out is the last user and shuts the server down. Starting takes the lock
-    exclusively, so a start and a stop never interleave.
+    Two ``flock`` locks, which the kernel drops when a process dies, however it dies: every
+    process using the server holds ``users.lock`` shared; starting and stopping hold
+    ``lifecycle.lock`` exclusively, so they never interleave. A stopping process that can
+    turn its users' lock exclusive is the last user, and shuts the server down.
     """
 
     url: str
@@ -149,14 +149,15 @@ class EmbeddedRedis:
         if self not in _running:
             return
         _running.remove(self)
-        try:
+        with _lifecycle(self.redis_dir):
             try:
-                fcntl.flock(self._users_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return  # another pam-mcp still uses the server; it stops it when it leaves
-            _shutdown_redis(self.socket, self.redis_dir)
-        finally:
-            os.close(self._users_lock)
+                try:
+                    fcntl.flock(self._users_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return  # another pam-mcp still uses the server; it stops it when it leaves
+                _shutdown_redis(self.socket, self.redis_dir)
+            finally:
+                os.close(self._users_lock)
 
 
 def redis_server_binary() -> str | None:
@@ -176,34 +177,38 @@ def start_redis(data_dir: Path) -> EmbeddedRedis:
     """Start (or join) the embedded Redis in ``data_dir/redis``. Blocking: run in a thread."""
     redis_dir = data_dir / "redis"
     redis_dir.mkdir(parents=True, exist_ok=True)
-    users_lock = os.open(redis_dir / "users.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        _flock_within(users_lock, fcntl.LOCK_EX, redis_dir)
+    with _lifecycle(redis_dir):
         socket = _socket_path(redis_dir)
         if not _answers(socket):  # else: a server left by a pam-mcp that was killed; adopt it
             _launch_redis(socket, redis_dir)
-        fcntl.flock(users_lock, fcntl.LOCK_SH)  # from here on other processes may join or leave
-    except BaseException:
-        os.close(users_lock)
-        raise
+        users_lock = os.open(redis_dir / "users.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        # Never waits: only a stopper, holding the lifecycle lock we now hold, takes it exclusively.
+        fcntl.flock(users_lock, fcntl.LOCK_SH)
     embedded = EmbeddedRedis(url=f"unix://{socket}", socket=socket, redis_dir=redis_dir, _users_lock=users_lock)
     _running.append(embedded)
     return embedded
 
 
-def _flock_within(fd: int, operation: int, redis_dir: Path) -> None:
-    deadline = time.monotonic() + _LOCK_SECONDS
-    while True:
-        try:
-            fcntl.flock(fd, operation | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                raise ConfigurationError(
-                    f"The embedded Redis in {redis_dir} stayed busy starting or stopping for {_LOCK_SECONDS:.0f} s. "
-                    "Set REDIS_URL to a Redis server (redis://localhost:6379/0) instead."
-                ) from None
-            time.sleep(0.02)  # another pam-mcp is starting or stopping the server: a short wait
+@contextmanager
+def _lifecycle(redis_dir: Path) -> Iterator[None]:
+    """Hold ``redis_dir/lifecycle.lock`` exclusively (bounded wait) while starting or stopping."""
+    fd = os.open(redis_dir / "lifecycle.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + _LOCK_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ConfigurationError(
+                        f"The embedded Redis in {redis_dir} stayed busy starting or stopping for "
+                        f"{_LOCK_SECONDS:.0f} s. Set REDIS_URL to a Redis server (redis://localhost:6379/0) instead."
+                    ) from None
+                time.sleep(0.02)  # another pam-mcp is starting or stopping the server: a short wait
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _socket_path(redis_dir: Path) -> Path:

@@ -28,6 +28,9 @@ fi
 _pam_stamp="$venv/.pam-mcp-installed-${1:-test}"
 if [ ! -f "$_pam_stamp" ] || [ pyproject.toml -nt "$_pam_stamp" ]; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".${_pam_extras}" >&2
+  # Editable, so a `git pull` takes effect at once. PYTHONWARNINGS hides setuptools' notice that
+  # the install is editable (printed on every install by setuptools 79+; nothing to act on).
+  PYTHONWARNINGS="ignore:Editable installation" \
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".${_pam_extras}" >&2
   touch "$_pam_stamp"
 fi
