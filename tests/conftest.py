@@ -75,7 +75,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 "\nFAILED: the run left processes behind (now killed):\n  " + "\n  ".join(described), red=True
             )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    shutil.rmtree(RUN_TMP, ignore_errors=True)
+    if session.exitstatus == pytest.ExitCode.OK:
+        shutil.rmtree(RUN_TMP, ignore_errors=True)  # kept after a failure, for its logs
 
 
 def run_blocking(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
