@@ -1,7 +1,8 @@
 # Sourced by the scripts: creates the virtualenv and installs pam-mcp with what the caller needs,
 # once per change of pyproject.toml. Everything comes from PyPI; no database or Redis is needed.
 #   source scripts/_venv.sh serve    pam-mcp alone (what serving needs)
-#   source scripts/_venv.sh test     pam-mcp and the test tools (also the default with no argument)
+#   source scripts/_venv.sh test     pam-mcp, the test tools and the benchmarks' libraries (mypy checks
+#                                    bench/ too); also the default with no argument
 #   source scripts/_venv.sh bench    pam-mcp and the benchmarks' comparison libraries
 # PYTHON picks the interpreter (default python3); PAM_VENV the directory (default .venv), so one
 # checkout can hold a venv per Python (CI: PAM_VENV=.venv312 PYTHON=python3.12). Sets $venv.
@@ -9,7 +10,7 @@ PYTHON="${PYTHON:-python3}"
 venv="${PAM_VENV:-.venv}"
 case "${1:-test}" in
   serve) _pam_extras="" ;;
-  test) _pam_extras="[test]" ;;
+  test) _pam_extras="[test,bench]" ;;
   bench) _pam_extras="[bench]" ;;
   *) echo "scripts/_venv.sh: unknown purpose '$1' (serve, test or bench)" >&2; exit 2 ;;
 esac
