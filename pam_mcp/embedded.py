@@ -149,15 +149,24 @@ class EmbeddedRedis:
         if self not in _running:
             return
         _running.remove(self)
-        with _lifecycle(self.redis_dir):
-            try:
-                try:
-                    fcntl.flock(self._users_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    return  # another pam-mcp still uses the server; it stops it when it leaves
-                _shutdown_redis(self.socket, self.redis_dir)
-            finally:
-                os.close(self._users_lock)
+        users_lock, self._users_lock = self._users_lock, -1
+        try:
+            with _lifecycle(self.redis_dir):
+                if _only_user(users_lock):  # else another pam-mcp still uses it, and stops it when it leaves
+                    _shutdown_redis(self.socket, self.redis_dir)
+                os.close(users_lock)  # while starts wait on the lifecycle lock
+                users_lock = -1
+        finally:
+            if users_lock >= 0:
+                os.close(users_lock)
+
+
+def _only_user(users_lock: int) -> bool:
+    try:
+        fcntl.flock(users_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def redis_server_binary() -> str | None:
