@@ -1,5 +1,5 @@
 # Sourced by the scripts: creates the virtualenv and installs pam-mcp with what the caller needs,
-# once per change of pyproject.toml. Everything comes from PyPI; no database or Redis is needed.
+# once per change of pyproject.toml or of this file. Everything comes from PyPI; no database or Redis is needed.
 #   source scripts/_venv.sh serve    pam-mcp alone (what serving needs)
 #   source scripts/_venv.sh test     pam-mcp, the test tools and the benchmarks' libraries (mypy checks
 #                                    bench/ too); also the default with no argument
@@ -27,7 +27,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 # One stamp per purpose: a venv set up for serving installs the test tools when first tested.
 _pam_stamp="$venv/.pam-mcp-installed-${1:-test}"
-if [ ! -f "$_pam_stamp" ] || [ pyproject.toml -nt "$_pam_stamp" ]; then
+if [ ! -f "$_pam_stamp" ] || [ pyproject.toml -nt "$_pam_stamp" ] || [ scripts/_venv.sh -nt "$_pam_stamp" ]; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
   # Editable, so a `git pull` takes effect at once. PYTHONWARNINGS hides setuptools' notice that
   # the install is editable (printed on every install by setuptools 79+; nothing to act on).
