@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -31,13 +29,13 @@ import anyio
 import pytest
 
 from tests.conftest import NewUser, mint_token
+from tests.support_npm import found_or_installed
 from tests.support_process import SERVER_COMMAND, TOOL_NAMES, child_env, delete_limiter_keys, serve_env, serve_processes
 
 pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL_SCRIPT = ROOT / "scripts" / "install-inspector"
-INSTALL_TIMEOUT = 300
 CALL_TIMEOUT = 60  # one inspector run: Node start, server start, one request
 EMERGENCY = "There's smoke pouring out of the van and my husband collapsed, this is an emergency!"
 # Two inspector runs at once: each is a Node process plus (over stdio) a Python server.
@@ -72,23 +70,7 @@ def find_inspector(directory: Path) -> Inspector | None:
 
 @pytest.fixture(scope="session")
 def inspector() -> Inspector:
-    directory = tools_dir()
-    found = find_inspector(directory)
-    if found is None:
-        if shutil.which("npm") is None or shutil.which("node") is None:
-            pytest.skip("Node/npm are not on PATH: the MCP Inspector (an npm package) cannot be installed here")
-        done = subprocess.run(  # noqa: S603 - our own install script, fixed arguments
-            [str(INSTALL_SCRIPT)],
-            env={**os.environ, "PAM_INSPECTOR_DIR": str(directory)},
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_TIMEOUT,
-            check=False,
-        )
-        found = find_inspector(directory)
-        if done.returncode != 0 or found is None:
-            pytest.fail(f"scripts/install-inspector failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return found
+    return found_or_installed("the MCP Inspector", INSTALL_SCRIPT, "PAM_INSPECTOR_DIR", tools_dir(), find_inspector)
 
 
 # -- running it ----------------------------------------------------------------------------------

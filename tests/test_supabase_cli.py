@@ -43,6 +43,7 @@ from mcp.client.stdio import stdio_client
 from pam_mcp.migrate import install_supabase_standin, load_migrations, migrate, migrations_dir
 from tests.conftest import run_blocking
 from tests.support_http import text_of
+from tests.support_npm import found_or_installed
 from tests.support_process import SERVER_COMMAND, child_env, delete_limiter_keys
 
 pytestmark = pytest.mark.anyio
@@ -50,7 +51,6 @@ pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL_SCRIPT = ROOT / "scripts" / "install-supabase-cli"
 CLI_VERSION = "2.117.0"
-INSTALL_TIMEOUT = 300
 COMMAND_TIMEOUT = 120  # one CLI or pam-mcp command: process start, connect, the work
 # No telemetry, no update check: the CLI's only connection is to the database.
 QUIET_CLI = {"SUPABASE_TELEMETRY_DISABLED": "1", "DO_NOT_TRACK": "1", "SUPABASE_NO_UPDATE_NOTIFIER": "1"}
@@ -76,23 +76,7 @@ def installed_cli(directory: Path) -> Path | None:
 
 @pytest.fixture(scope="session")
 def supabase_cli() -> Path:
-    directory = cli_dir()
-    found = installed_cli(directory)
-    if found is None:
-        if shutil.which("npm") is None or shutil.which("node") is None:
-            pytest.skip("Node/npm are not on PATH: the Supabase CLI (npm package supabase) cannot be installed here")
-        done = subprocess.run(  # noqa: S603 - our own install script, fixed arguments
-            [str(INSTALL_SCRIPT)],
-            env={**os.environ, "PAM_SUPABASE_CLI_DIR": str(directory)},
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_TIMEOUT,
-            check=False,
-        )
-        found = installed_cli(directory)
-        if done.returncode != 0 or found is None:
-            pytest.fail(f"scripts/install-supabase-cli failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return found
+    return found_or_installed("the Supabase CLI", INSTALL_SCRIPT, "PAM_SUPABASE_CLI_DIR", cli_dir(), installed_cli)
 
 
 # -- running commands ----------------------------------------------------------------------------
