@@ -224,7 +224,13 @@ def _guard(app: App, arguments: dict[str, frozenset[str]]) -> ServerMiddleware[A
         if is_tool and isinstance(result, dict) and result.get("isError"):
             # Arguments the SDK rejected arrive as pydantic's full dump (values echoed, URLs).
             content = result.get("content") or [{}]
-            if friendly := _friendly_validation(str(content[0].get("text", ""))):
+            text = str(content[0].get("text", ""))
+            # Arguments the handler rejected (lists of models: see _flat_parameters) read the same.
+            if (own := text.removeprefix(f"Error executing tool {name}: ")).startswith(
+                f"Invalid arguments for {name}:"
+            ):
+                return {**result, "content": [{"type": "text", "text": own}]}
+            if friendly := _friendly_validation(text):
                 return {**result, "content": [{"type": "text", "text": friendly}]}
         return result
 
