@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 import anyio
 from mcp import MCPError
@@ -33,7 +33,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.message import SessionMessage
 from mcp.types import ToolAnnotations
 from mcp_types import INVALID_REQUEST, PARSE_ERROR, CallToolResult, ErrorData, JSONRPCError, TextContent
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, SkipValidation, ValidationError
 from pydantic_core import PydanticUndefined
 
 from pam_mcp import __version__, resources
@@ -54,6 +54,7 @@ from pam_mcp.store.base import Caller, Store
 from pam_mcp.tools import context, expenses, guardrails, savings, trips
 from pam_mcp.tools.common import ToolContext, ZoneCache, utc_now
 from pam_mcp.tools.guardrail_rules.emergency import EMERGENCY_FALLBACK
+from pam_mcp.tools.offload import run_cpu
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,13 @@ def _guard(app: App, arguments: dict[str, frozenset[str]]) -> ServerMiddleware[A
         if is_tool and isinstance(result, dict) and result.get("isError"):
             # Arguments the SDK rejected arrive as pydantic's full dump (values echoed, URLs).
             content = result.get("content") or [{}]
-            if friendly := _friendly_validation(str(content[0].get("text", ""))):
+            text = str(content[0].get("text", ""))
+            # Arguments the handler rejected (lists of models: see _flat_parameters) read the same.
+            if (own := text.removeprefix(f"Error executing tool {name}: ")).startswith(
+                f"Invalid arguments for {name}:"
+            ):
+                return {**result, "content": [{"type": "text", "text": own}]}
+            if friendly := _friendly_validation(text):
                 return {**result, "content": [{"type": "text", "text": friendly}]}
         return result
 
@@ -233,13 +240,26 @@ def _guard(app: App, arguments: dict[str, frozenset[str]]) -> ServerMiddleware[A
 # -- tools ---------------------------------------------------------------------------------------
 
 
+def _is_list_of_models(annotation: Any) -> bool:
+    return get_origin(annotation) is list and any(
+        isinstance(a, type) and issubclass(a, BaseModel) for a in get_args(annotation)
+    )
+
+
 def _flat_parameters(model: type[BaseModel]) -> list[inspect.Parameter]:
-    """The input model's fields as keyword parameters, so clients see a flat argument schema."""
+    """The input model's fields as keyword parameters, so clients see a flat argument schema.
+
+    A list of models (a trip's route: up to 5,000 points) is passed through by the SDK as sent
+    (``SkipValidation`` keeps its schema): the input model validates it once, in the handler,
+    off the event loop when long. The SDK would validate it on the event loop, then the input
+    model again."""
     params: list[inspect.Parameter] = []
     for name, info in model.model_fields.items():
         annotation: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
         if info.description:
             annotation = Annotated[annotation, Field(description=info.description)]
+        if _is_list_of_models(info.annotation):
+            annotation = SkipValidation[annotation]  # type: ignore[misc]  # a class at run time, an alias to mypy
         if info.default is not PydanticUndefined:
             default: Any = info.default
         elif info.default_factory is not None:
@@ -268,10 +288,12 @@ def _add_tool(
     arguments[name] = frozenset(input_model.model_fields)
 
     async def handler(**kwargs: Any) -> BaseModel:
+        # Lists of models arrive unvalidated (see _flat_parameters): their items set the work.
+        items = sum(len(v) for v in kwargs.values() if isinstance(v, list))
         try:
-            args = input_model.model_validate(kwargs)  # cross-field rules run here
+            args = await run_cpu(items, input_model.model_validate, kwargs)  # cross-field rules run here
         except ValidationError as exc:
-            raise ToolError(f"Invalid arguments: {_describe(exc)}") from None
+            raise ToolError(f"Invalid arguments for {name}: {_describe(exc)}") from None
         ctx: ToolContext | None = None
         try:
             ctx = _tool_context(app)
