@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 import httpx2
@@ -141,7 +142,7 @@ async def test_a_refused_token_gets_401_saying_why_and_nothing_more(
     says: str,
 ) -> None:
     alice = await new_user()
-    options = {"PAM_OAUTH_CLIENT_IDS": ALLOWED_CLIENT, "PAM_ACCEPT_SESSION_TOKENS": "false"}
+    options: dict[str, Any] = {"PAM_OAUTH_CLIENT_IDS": ALLOWED_CLIENT, "PAM_ACCEPT_SESSION_TOKENS": "false"}
     async with hosted(make_app, **options) as (public, standin), httpx2.AsyncClient(timeout=30) as http:
 
         async def post_with(token: str) -> httpx2.Response:
