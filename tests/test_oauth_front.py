@@ -24,7 +24,9 @@ import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pam_mcp.doctor import run_checks
+from pam_mcp.errors import ConfigurationError
 from pam_mcp.identity import InvalidToken, SupabaseJwtVerifier
+from pam_mcp.oauth.front import Public
 from pam_mcp.oauth.pages import form_target
 from pam_mcp.serve import build_http_app
 from pam_mcp.server import App
@@ -210,6 +212,88 @@ async def test_bound_to_every_interface_a_foreign_host_or_origin_is_refused_even
     assert ok.status_code == 200, ok.text
     assert evil_host.status_code == 421
     assert evil_origin.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("written", "base_url", "origin", "host"),
+    [
+        ("https://PAM.Example.com:443/", "https://pam.example.com", "https://pam.example.com", "pam.example.com"),
+        ("HTTP://pam.example.com:80/mcp/", "http://pam.example.com", "http://pam.example.com", "pam.example.com"),
+        (
+            "https://pam.example.com:8443/pam",
+            "https://pam.example.com:8443/pam",
+            "https://pam.example.com:8443",
+            "pam.example.com:8443",
+        ),
+        ("http://[::1]:80", "http://[::1]", "http://[::1]", "[::1]"),
+    ],
+)
+def test_the_public_url_is_written_the_way_browsers_send_origin_and_host(
+    written: str, base_url: str, origin: str, host: str
+) -> None:
+    public = Public.from_settings(Settings.model_validate({"PAM_PUBLIC_URL": written}))
+    assert public is not None
+    assert (public.base_url, public.origin, public.host) == (base_url, origin, host)
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["pam.example.com", "ftp://pam.example.com", "https://user:pw@pam.example.com", "https://pam.example.com:99999"],
+)
+def test_a_public_url_that_is_not_a_plain_http_url_is_refused_at_start_up_saying_what_is_expected(
+    written: str,
+) -> None:
+    with pytest.raises(ConfigurationError, match=r"is not an http\(s\) URL such as https://pam\.example\.com"):
+        Public.from_settings(Settings.model_validate({"PAM_PUBLIC_URL": written}))
+
+
+async def test_a_public_url_written_in_capitals_with_its_default_port_still_lets_browsers_and_clients_in(
+    make_app: Callable[..., App], new_user: NewUser
+) -> None:
+    alice = await new_user()
+    async with hosted(make_app, bind="0.0.0.0", public_as="HTTP://LOCALHOST:{port}/") as (public, standin):  # noqa: S104
+        async with httpx2.AsyncClient(timeout=30) as http:
+            headers = JSON_RPC_HEADERS | {"authorization": f"Bearer {standin.mint(alice)}"}
+            served = await http.post(
+                f"{public}/mcp",
+                json=LIST_TOOLS,
+                headers=headers | {"host": public.removeprefix("http://").replace("127.0.0.1", "localhost")},
+            )
+    assert served.status_code == 200, served.text
+
+
+async def test_allowed_origins_without_any_allowed_host_refuse_to_start_instead_of_refusing_every_request(
+    make_app: Callable[..., App],
+) -> None:
+    config = Settings.model_validate({"SUPABASE_JWT_SECRET": JWT_SECRET, "PAM_ALLOWED_ORIGINS": "https://app.example"})
+    verifier = SupabaseJwtVerifier.from_settings(config)
+    with pytest.raises(ConfigurationError, match="PAM_ALLOWED_ORIGINS needs PAM_ALLOWED_HOSTS"):
+        build_http_app(config, make_app(), verifier, "0.0.0.0")  # noqa: S104
+    with_hosts = Settings.model_validate(
+        {
+            "SUPABASE_JWT_SECRET": JWT_SECRET,
+            "PAM_ALLOWED_ORIGINS": "https://app.example",
+            "PAM_ALLOWED_HOSTS": "pam.example.com",
+        }
+    )
+    assert build_http_app(with_hosts, make_app(), verifier, "0.0.0.0") is not None  # noqa: S104
+
+
+async def test_allowed_origins_alone_on_loopback_still_serve_mcp(
+    make_app: Callable[..., App], new_user: NewUser
+) -> None:
+    alice = await new_user()
+    config = Settings.model_validate({"SUPABASE_JWT_SECRET": JWT_SECRET, "PAM_ALLOWED_ORIGINS": "https://app.example"})
+    app = build_http_app(config, make_app(), SupabaseJwtVerifier.from_settings(config), "127.0.0.1")
+    token = jwt.encode(
+        {"sub": str(alice), "aud": "authenticated", "role": "authenticated", "exp": int(time.time()) + 600},
+        JWT_SECRET,
+        algorithm="HS256",
+    )
+    async with serving_asgi(app) as port, httpx2.AsyncClient(timeout=30) as http:
+        headers = JSON_RPC_HEADERS | {"authorization": f"Bearer {token}", "origin": "https://app.example"}
+        served = await http.post(f"http://127.0.0.1:{port}/mcp", json=LIST_TOOLS, headers=headers)
+    assert served.status_code == 200, served.text
 
 
 # -- the consent page ---------------------------------------------------------------------------------
