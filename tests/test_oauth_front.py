@@ -585,3 +585,25 @@ async def test_doctor_says_when_supabase_auth_has_no_oauth_server_to_name(databa
     assert checks["oauth"].ok is False
     assert "cannot fetch http://127.0.0.1:1/.well-known/oauth-authorization-server/auth/v1" in checks["oauth"].detail
     assert checks["oauth"].detail.endswith("(enable Authentication > OAuth Server)")
+
+
+async def test_doctor_says_when_the_issuer_of_hs256_tokens_is_not_checked(database_url: str, redis_url: str) -> None:
+    values = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "SUPABASE_JWT_SECRET": JWT_SECRET}
+    with anyio.fail_after(30):
+        checks = {c.name: c for c in await run_checks(Settings.model_validate(values))}
+    assert checks["jwt (HS256)"].ok is True
+    assert checks["jwt (HS256)"].detail.endswith("its issuer is not checked (set SUPABASE_URL to check it)")
+
+
+async def test_doctor_says_allowed_origins_need_allowed_hosts_to_serve_beyond_loopback(
+    database_url: str, redis_url: str
+) -> None:
+    values = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SUPABASE_JWT_SECRET": JWT_SECRET,
+        "PAM_ALLOWED_ORIGINS": "https://app.example",
+    }
+    with anyio.fail_after(30):
+        checks = {c.name: c for c in await run_checks(Settings.model_validate(values))}
+    assert checks["http hosts"].detail.startswith("PAM_ALLOWED_ORIGINS without PAM_ALLOWED_HOSTS or PAM_PUBLIC_URL")
