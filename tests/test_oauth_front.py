@@ -10,6 +10,7 @@ is tests/test_oauth_flow.py.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -21,6 +22,7 @@ import anyio
 import httpx2
 import jwt
 import pytest
+from redis.asyncio import Redis
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pam_mcp.doctor import run_checks
@@ -28,6 +30,7 @@ from pam_mcp.errors import ConfigurationError
 from pam_mcp.identity import InvalidToken, SupabaseJwtVerifier
 from pam_mcp.oauth.front import Public
 from pam_mcp.oauth.pages import form_target
+from pam_mcp.ratelimit import RateLimiter
 from pam_mcp.serve import build_http_app
 from pam_mcp.server import App
 from pam_mcp.settings import Settings
@@ -501,6 +504,19 @@ async def test_one_address_trying_many_accounts_is_slowed_down_too(make_app: Cal
     assert answers[30].status_code == 429
     assert "Too many sign-in attempts; try again in 1 minute." in answers[30].text
     assert standin.requests.count(("POST", "/auth/v1/token")) == 30
+
+
+async def test_with_the_limiter_down_sign_in_waits_and_supabase_is_not_asked(make_app: Callable[..., App]) -> None:
+    dead = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=2)  # nothing listens there
+    without_limiter = dataclasses.replace(make_app(), limiter=RateLimiter(dead, key_prefix="pamtest:dead"))
+    try:
+        async with hosted(lambda: without_limiter) as (public, standin), httpx2.AsyncClient(timeout=30) as http:
+            answer = await _sign_in(http, public, "abc123", "alice@example.test", "a-password")
+    finally:
+        await dead.aclose()
+    assert answer.status_code == 503
+    assert "Signing in is not possible for a moment. Try again in a minute." in answer.text
+    assert ("POST", "/auth/v1/token") not in standin.requests
 
 
 @pytest.mark.parametrize(
