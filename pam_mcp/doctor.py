@@ -314,6 +314,13 @@ async def _jwt_secret(settings: Settings) -> Check:
     verified = await verifier.verify(token)
     if verified.user_id != sub:
         return Check("jwt (HS256)", False, "a token minted with SUPABASE_JWT_SECRET verified as another user")
+    if not settings.supabase_url:
+        return Check(
+            "jwt (HS256)",
+            True,
+            "a token signed with SUPABASE_JWT_SECRET verifies; "
+            "its issuer is not checked (set SUPABASE_URL to check it)",
+        )
     return Check("jwt (HS256)", True, "a token signed with SUPABASE_JWT_SECRET verifies")
 
 
@@ -427,6 +434,15 @@ async def _jwt_checks(settings: Settings) -> list[Check]:
         checks.append(Check("jwt", None, "HTTP mode needs SUPABASE_JWT_SECRET or SUPABASE_URL (stdio does not)"))
     if settings.pam_public_url:
         checks += await _guard("oauth", lambda: _oauth(settings))
+    elif settings.pam_allowed_origins.strip() and not settings.pam_allowed_hosts.strip():
+        checks.append(
+            Check(
+                "http hosts",
+                None,
+                "PAM_ALLOWED_ORIGINS without PAM_ALLOWED_HOSTS or PAM_PUBLIC_URL: HTTP serves on loopback only "
+                "(bound to another address it refuses to start)",
+            )
+        )
     return checks
 
 

@@ -12,6 +12,11 @@ checked: the audience. Supabase has no resource indicators (RFC 8707), so ``aud`
 ``authenticated`` and a token issued to any client of the project is valid here too; the
 client allow-list is the narrowing there is.
 
+The published keys are fetched at most once per ``JWKS_REFETCH_SECONDS``, whatever tokens
+arrive: a token naming a key id the project never published, or a JWKS that is failing or
+empty, would otherwise make every such request fetch it again (a blocking fetch in a worker
+thread), which anyone can send.
+
 A verified token is cached until it expires (bounded, least recently used first out), so
 a client's every call costs a dictionary lookup instead of a signature check.
 """
@@ -19,6 +24,7 @@ a client's every call costs a dictionary lookup instead of a signature check.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections import OrderedDict
@@ -37,6 +43,9 @@ log = logging.getLogger(__name__)
 AUDIENCE = "authenticated"
 LEEWAY_SECONDS = 30
 CACHE_SIZE = 4096
+JWKS_REFETCH_SECONDS = 30  # at most one fetch of the JWKS per this many seconds, come what may
+JWKS_LIFESPAN_SECONDS = 600  # keys older than this are fetched again when a token needs one
+JWKS_TIMEOUT_SECONDS = 5
 
 # Why a token was refused, in words a client may show: nothing more leaks (no claim values).
 Reason = Literal["expired", "invalid", "client"]
@@ -85,11 +94,7 @@ class SupabaseJwtVerifier:
             )
         self._secret = secret
         self._issuer = f"{supabase_url.rstrip('/')}/auth/v1" if supabase_url else None
-        self._jwks = (
-            jwt.PyJWKClient(f"{self._issuer}/.well-known/jwks.json", cache_keys=True, lifespan=600)
-            if self._issuer
-            else None
-        )
+        self._jwks = PublishedKeys(f"{self._issuer}/.well-known/jwks.json", now) if self._issuer else None
         self._client_ids = frozenset(client_ids) if client_ids else None
         self._accept_session_tokens = accept_session_tokens
         self._now = now
@@ -147,12 +152,12 @@ class SupabaseJwtVerifier:
                 raise InvalidToken("HS256 token but no SUPABASE_JWT_SECRET is configured")
             key: Any = self._secret
         elif algorithm in ("RS256", "ES256", "EdDSA") and self._jwks is not None:
-            jwks = self._jwks
-            try:
-                # PyJWKClient fetches over blocking urllib: keep it off the event loop.
-                key = await anyio.to_thread.run_sync(jwks.get_signing_key_from_jwt, token)
-            except jwt.PyJWTError:
-                raise InvalidToken("signing key not found") from None
+            kid = header.get("kid")
+            # The fetch is blocking urllib (bounded by its timeout): keep it off the event loop.
+            found = await anyio.to_thread.run_sync(self._jwks.key, kid) if isinstance(kid, str) else None
+            if found is None:
+                raise InvalidToken("signing key not found")
+            key = found
         else:
             raise InvalidToken(f"unsupported algorithm {algorithm!r}")
         try:
@@ -176,3 +181,42 @@ class SupabaseJwtVerifier:
         if claims.get("role", AUDIENCE) != AUDIENCE:
             raise InvalidToken("not a signed-in user's token")
         return VerifiedToken(user_id=user_id, expires_at=int(claims["exp"]), claims=claims)
+
+
+class PublishedKeys:
+    """The project's signing keys from its JWKS, fetched at most once per ``JWKS_REFETCH_SECONDS``.
+
+    A key id not in the set, or a fetch that fails, is answered from what was last fetched
+    (nothing, at first) until the interval has passed; a failed fetch keeps the keys there
+    were. So a key rotated in is found within the interval, and no stream of tokens can make
+    pam-mcp fetch more often. Blocking (PyJWT's fetch is urllib): call it from a worker thread.
+    """
+
+    def __init__(self, url: str, now: Callable[[], float] = time.time) -> None:
+        # Without PyJWT's own set cache: when to fetch is decided here, the same on every PyJWT 2.x.
+        self._client = jwt.PyJWKClient(url, cache_jwk_set=False, timeout=JWKS_TIMEOUT_SECONDS)
+        self._now = now
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._attempted_at: float | None = None
+        self._fetched_at: float | None = None
+        self._lock = threading.Lock()  # one fetch at a time; the others then find its keys
+
+    def key(self, kid: str) -> jwt.PyJWK | None:
+        with self._lock:
+            now = self._now()
+            fresh = self._fetched_at is not None and now - self._fetched_at < JWKS_LIFESPAN_SECONDS
+            if kid in self._keys and fresh:
+                return self._keys[kid]
+            if self._attempted_at is None or now - self._attempted_at >= JWKS_REFETCH_SECONDS:
+                self._attempted_at = now
+                self._fetch(now)
+            return self._keys.get(kid)
+
+    def _fetch(self, now: float) -> None:
+        try:
+            published = self._client.get_jwk_set(refresh=True)
+        except (jwt.PyJWTError, ValueError, OSError) as exc:
+            log.warning("cannot fetch the JWKS (%s); next try in %d s", type(exc).__name__, JWKS_REFETCH_SECONDS)
+            return
+        self._keys = {k.key_id: k for k in published.keys if k.key_id and k.public_key_use in ("sig", None)}
+        self._fetched_at = now

@@ -7,9 +7,10 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from types import FrameType
-from typing import Literal
+from typing import Any, Literal
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -17,7 +18,7 @@ from starlette.types import ASGIApp
 from pam_mcp.embedded import stop_all
 from pam_mcp.errors import ConfigurationError
 from pam_mcp.identity import SupabaseJwtVerifier
-from pam_mcp.oauth.consent import consent_routes
+from pam_mcp.oauth.consent import consent_page
 from pam_mcp.oauth.front import BearerGate, Public, host_checks, metadata_routes, with_cors
 from pam_mcp.ratelimit import RateLimiter
 from pam_mcp.runtime import Runtime, open_runtime, stdio_user
@@ -54,9 +55,27 @@ def build_http_app(settings: Settings, app: App, verifier: SupabaseJwtVerifier, 
     mcp_app = http_app(server, host=host, allowed_hosts=checks.hosts, allowed_origins=checks.origins)
     if public is not None and verifier.issuer is not None:
         mcp_app.routes.extend(metadata_routes(public, verifier.issuer))
-        mcp_app.routes.extend(consent_routes(settings, public))
+        page = consent_page(settings, public, app.limiter)
+        if page is not None:
+            mcp_app.routes.extend(page.routes())
+            _close_at_shutdown(mcp_app, page.aclose)
     gated = BearerGate(mcp_app, verifier, public.metadata_url if public else None)
     return with_cors(gated, checks.origins)
+
+
+def _close_at_shutdown(starlette_app: Any, close: Callable[[], Awaitable[None]]) -> None:
+    """Run ``close`` when the app's lifespan ends, after the SDK's own shutdown."""
+    inner = starlette_app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[Any]:
+        async with inner(app) as state:
+            try:
+                yield state
+            finally:
+                await close()
+
+    starlette_app.router.lifespan_context = lifespan
 
 
 # Set once the stdio session has ended and the clean-up is under way.

@@ -120,7 +120,7 @@ async def test_doctor_reports_a_migrated_database_with_its_user_redis_and_jwt_se
     assert checks["store"]["detail"] == f"DATABASE_URL {mask_url(migrated_dsn)}"
     assert checks["limiter"]["detail"].startswith(f"REDIS_URL {mask_url(redis_url)},")
     assert str(user) in checks["user"]["detail"]
-    assert checks["jwt (HS256)"]["detail"] == "a token signed with SUPABASE_JWT_SECRET verifies"
+    assert checks["jwt (HS256)"]["detail"].startswith("a token signed with SUPABASE_JWT_SECRET verifies")
     assert checks["postgres"]["latency_ms"] is not None
     assert checks["redis"]["latency_ms"] is not None
     # The report is for pasting into an issue: the secret must never be in it.

@@ -162,10 +162,16 @@ class _JwksStandIn(BaseHTTPRequestHandler):
     """Stand-in for Supabase Auth's ``GET /auth/v1/.well-known/jwks.json`` (nothing else)."""
 
     document: bytes = b'{"keys": []}'
+    fetches: int = 0  # how many times the JWKS was asked for
+    failing: bool = False  # answer 503, as an overloaded or misconfigured endpoint would
 
     def do_GET(self) -> None:
         if self.path != "/auth/v1/.well-known/jwks.json":
             self.send_error(404)
+            return
+        type(self).fetches += 1
+        if self.failing:
+            self.send_error(503)
             return
         self.send_response(200)
         self.send_header("content-type", "application/json")
@@ -180,8 +186,9 @@ class _JwksStandIn(BaseHTTPRequestHandler):
 class SigningKeys:
     """The project's signing keys (RS256 and ES256) and the loopback URL that publishes them."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, handler: type[_JwksStandIn]) -> None:
         self.url = url
+        self.handler = handler
         self.rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.ec = ec.generate_private_key(ec.SECP256R1())
 
@@ -207,7 +214,7 @@ class SigningKeys:
 def signing_keys() -> Iterator[SigningKeys]:
     handler: type[_JwksStandIn] = type("JwksHandler", (_JwksStandIn,), {})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    keys = SigningKeys(f"http://127.0.0.1:{server.server_address[1]}")
+    keys = SigningKeys(f"http://127.0.0.1:{server.server_address[1]}", handler)
     handler.document = keys.jwks()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -298,3 +305,54 @@ async def test_with_both_a_secret_and_a_supabase_url_an_hs256_token_must_carry_t
     both = SupabaseJwtVerifier(secret=SECRET, supabase_url=signing_keys.url)
     assert (await both.verify(hs256(iss=signing_keys.issuer))).user_id == USER
     assert await refused(both, hs256(iss="https://another-project.supabase.co/auth/v1")) == "InvalidIssuerError"
+
+
+# -- how often the JWKS is fetched -------------------------------------------------------------------
+
+
+def _random_kids(signing_keys: SigningKeys, count: int) -> list[str]:
+    return [signing_keys.token(kid=uuid.uuid4().hex) for _ in range(count)]
+
+
+async def test_tokens_naming_unknown_key_ids_fetch_the_jwks_at_most_once_per_30_seconds(
+    signing_keys: SigningKeys,
+) -> None:
+    clock = [time.time()]
+    verifier = SupabaseJwtVerifier(secret=None, supabase_url=signing_keys.url, now=lambda: clock[0])
+    assert (await verifier.verify(signing_keys.token())).user_id == USER
+    for token in _random_kids(signing_keys, 20):
+        assert await refused(verifier, token) == "signing key not found"
+    fetched_within_the_interval = signing_keys.handler.fetches
+    clock[0] += 31
+    await refused(verifier, signing_keys.token(kid="rotated-in"))
+    assert (await verifier.verify(signing_keys.token("ES256"))).user_id == USER  # known keys still serve
+
+    assert fetched_within_the_interval == 1
+    assert signing_keys.handler.fetches == 2  # the interval passed: one more look for a key rotated in
+
+
+async def test_a_failing_jwks_endpoint_is_asked_once_per_30_seconds_not_once_per_token(
+    signing_keys: SigningKeys,
+) -> None:
+    clock = [time.time()]
+    verifier = SupabaseJwtVerifier(secret=None, supabase_url=signing_keys.url, now=lambda: clock[0])
+    signing_keys.handler.failing = True
+    for token in [signing_keys.token(), *_random_kids(signing_keys, 19)]:
+        assert await refused(verifier, token) == "signing key not found"
+    asked_while_failing = signing_keys.handler.fetches
+    signing_keys.handler.failing = False
+    clock[0] += 31
+    recovered = await verifier.verify(signing_keys.token())
+
+    assert asked_while_failing == 1
+    assert recovered.user_id == USER
+
+
+async def test_keys_fetched_before_an_outage_keep_verifying_through_it(signing_keys: SigningKeys) -> None:
+    clock = [time.time()]
+    verifier = SupabaseJwtVerifier(secret=None, supabase_url=signing_keys.url, now=lambda: clock[0])
+    await verifier.verify(signing_keys.token())
+    signing_keys.handler.failing = True
+    clock[0] += 3600  # past the keys' lifespan: a refetch is due, and fails
+    assert (await verifier.verify(signing_keys.token("ES256"))).user_id == USER
+    assert signing_keys.handler.fetches == 2

@@ -10,24 +10,38 @@ is tests/test_oauth_flow.py.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 import httpx2
 import jwt
 import pytest
+from redis.asyncio import Redis
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pam_mcp.doctor import run_checks
+from pam_mcp.errors import ConfigurationError
 from pam_mcp.identity import InvalidToken, SupabaseJwtVerifier
+from pam_mcp.oauth.front import Public
+from pam_mcp.oauth.pages import form_target
+from pam_mcp.ratelimit import RateLimiter
 from pam_mcp.serve import build_http_app
 from pam_mcp.server import App
 from pam_mcp.settings import Settings
 from tests.conftest import JWT_SECRET, NewUser
-from tests.supabase_oauth_standin import ANON_KEY, SupabaseOAuthStandIn, new_signing_key, serving_asgi
+from tests.supabase_oauth_standin import (
+    ANON_KEY,
+    Authorization,
+    SupabaseOAuthStandIn,
+    new_signing_key,
+    serving_asgi,
+)
 from tests.support_http import JSON_RPC_HEADERS
 from tests.support_process import free_port
 
@@ -39,18 +53,32 @@ LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
 
 @asynccontextmanager
 async def hosted(
-    make_app: Callable[..., App], *, bind: str = "127.0.0.1", **settings: str
+    make_app: Callable[..., App],
+    *,
+    bind: str = "127.0.0.1",
+    public_as: str = "http://127.0.0.1:{port}",
+    wrap_standin: Callable[[ASGIApp], ASGIApp] = lambda app: app,
+    **settings: str,
 ) -> AsyncIterator[tuple[str, SupabaseOAuthStandIn]]:
-    """The stand-in and pam-mcp's HTTP app, both on loopback; yields pam-mcp's public URL."""
+    """The stand-in and pam-mcp's HTTP app, both on loopback; yields pam-mcp's public URL.
+
+    ``public_as``: how PAM_PUBLIC_URL is written ({port} filled in); ``wrap_standin`` puts
+    an ASGI layer in front of the stand-in (for answers it does not give on its own).
+    """
     standin = SupabaseOAuthStandIn()
-    async with serving_asgi(standin.app()) as auth_port:
+    async with serving_asgi(wrap_standin(standin.app())) as auth_port:
         standin.url = f"http://127.0.0.1:{auth_port}"
         port = free_port()
         public = f"http://127.0.0.1:{port}"
         standin.site_url = public
         # model_validate: these values only, not the environment's
         config = Settings.model_validate(
-            {"SUPABASE_URL": standin.url, "SUPABASE_ANON_KEY": ANON_KEY, "PAM_PUBLIC_URL": public, **settings}
+            {
+                "SUPABASE_URL": standin.url,
+                "SUPABASE_ANON_KEY": ANON_KEY,
+                "PAM_PUBLIC_URL": public_as.format(port=port),
+                **settings,
+            }
         )
         app = build_http_app(config, make_app(), SupabaseJwtVerifier.from_settings(config), bind)
         async with serving_asgi(app, port=port):
@@ -119,7 +147,7 @@ async def test_a_refused_token_gets_401_saying_why_and_nothing_more(
     says: str,
 ) -> None:
     alice = await new_user()
-    options = {"PAM_OAUTH_CLIENT_IDS": ALLOWED_CLIENT, "PAM_ACCEPT_SESSION_TOKENS": "false"}
+    options: dict[str, Any] = {"PAM_OAUTH_CLIENT_IDS": ALLOWED_CLIENT, "PAM_ACCEPT_SESSION_TOKENS": "false"}
     async with hosted(make_app, **options) as (public, standin), httpx2.AsyncClient(timeout=30) as http:
 
         async def post_with(token: str) -> httpx2.Response:
@@ -189,6 +217,88 @@ async def test_bound_to_every_interface_a_foreign_host_or_origin_is_refused_even
     assert evil_origin.status_code == 403
 
 
+@pytest.mark.parametrize(
+    ("written", "base_url", "origin", "host"),
+    [
+        ("https://PAM.Example.com:443/", "https://pam.example.com", "https://pam.example.com", "pam.example.com"),
+        ("HTTP://pam.example.com:80/mcp/", "http://pam.example.com", "http://pam.example.com", "pam.example.com"),
+        (
+            "https://pam.example.com:8443/pam",
+            "https://pam.example.com:8443/pam",
+            "https://pam.example.com:8443",
+            "pam.example.com:8443",
+        ),
+        ("http://[::1]:80", "http://[::1]", "http://[::1]", "[::1]"),
+    ],
+)
+def test_the_public_url_is_written_the_way_browsers_send_origin_and_host(
+    written: str, base_url: str, origin: str, host: str
+) -> None:
+    public = Public.from_settings(Settings.model_validate({"PAM_PUBLIC_URL": written}))
+    assert public is not None
+    assert (public.base_url, public.origin, public.host) == (base_url, origin, host)
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["pam.example.com", "ftp://pam.example.com", "https://user:pw@pam.example.com", "https://pam.example.com:99999"],
+)
+def test_a_public_url_that_is_not_a_plain_http_url_is_refused_at_start_up_saying_what_is_expected(
+    written: str,
+) -> None:
+    with pytest.raises(ConfigurationError, match=r"is not an http\(s\) URL such as https://pam\.example\.com"):
+        Public.from_settings(Settings.model_validate({"PAM_PUBLIC_URL": written}))
+
+
+async def test_a_public_url_written_in_capitals_with_its_default_port_still_lets_browsers_and_clients_in(
+    make_app: Callable[..., App], new_user: NewUser
+) -> None:
+    alice = await new_user()
+    async with hosted(make_app, bind="0.0.0.0", public_as="HTTP://LOCALHOST:{port}/") as (public, standin):  # noqa: S104
+        async with httpx2.AsyncClient(timeout=30) as http:
+            headers = JSON_RPC_HEADERS | {"authorization": f"Bearer {standin.mint(alice)}"}
+            served = await http.post(
+                f"{public}/mcp",
+                json=LIST_TOOLS,
+                headers=headers | {"host": public.removeprefix("http://").replace("127.0.0.1", "localhost")},
+            )
+    assert served.status_code == 200, served.text
+
+
+async def test_allowed_origins_without_any_allowed_host_refuse_to_start_instead_of_refusing_every_request(
+    make_app: Callable[..., App],
+) -> None:
+    config = Settings.model_validate({"SUPABASE_JWT_SECRET": JWT_SECRET, "PAM_ALLOWED_ORIGINS": "https://app.example"})
+    verifier = SupabaseJwtVerifier.from_settings(config)
+    with pytest.raises(ConfigurationError, match="PAM_ALLOWED_ORIGINS needs PAM_ALLOWED_HOSTS"):
+        build_http_app(config, make_app(), verifier, "0.0.0.0")  # noqa: S104
+    with_hosts = Settings.model_validate(
+        {
+            "SUPABASE_JWT_SECRET": JWT_SECRET,
+            "PAM_ALLOWED_ORIGINS": "https://app.example",
+            "PAM_ALLOWED_HOSTS": "pam.example.com",
+        }
+    )
+    assert build_http_app(with_hosts, make_app(), verifier, "0.0.0.0") is not None  # noqa: S104
+
+
+async def test_allowed_origins_alone_on_loopback_still_serve_mcp(
+    make_app: Callable[..., App], new_user: NewUser
+) -> None:
+    alice = await new_user()
+    config = Settings.model_validate({"SUPABASE_JWT_SECRET": JWT_SECRET, "PAM_ALLOWED_ORIGINS": "https://app.example"})
+    app = build_http_app(config, make_app(), SupabaseJwtVerifier.from_settings(config), "127.0.0.1")
+    token = jwt.encode(
+        {"sub": str(alice), "aud": "authenticated", "role": "authenticated", "exp": int(time.time()) + 600},
+        JWT_SECRET,
+        algorithm="HS256",
+    )
+    async with serving_asgi(app) as port, httpx2.AsyncClient(timeout=30) as http:
+        headers = JSON_RPC_HEADERS | {"authorization": f"Bearer {token}", "origin": "https://app.example"}
+        served = await http.post(f"http://127.0.0.1:{port}/mcp", json=LIST_TOOLS, headers=headers)
+    assert served.status_code == 200, served.text
+
+
 # -- the consent page ---------------------------------------------------------------------------------
 
 
@@ -255,30 +365,182 @@ async def test_a_form_posted_without_its_csrf_cookie_is_refused_before_anything_
     assert ("POST", "/auth/v1/token") not in standin.requests
 
 
-async def test_signing_in_for_an_expired_request_says_so_and_keeps_the_session_in_a_strict_cookie(
+async def _sign_in(
+    http: httpx2.AsyncClient, public: str, authorization_id: str, email: str, password: str
+) -> httpx2.Response:
+    """Open the consent page for ``authorization_id`` and post the sign-in form, as a browser would."""
+    form_page = await http.get(f"{public}/oauth/consent", params={"authorization_id": authorization_id})
+    csrf = _cookie(form_page, "__Host-pam_csrf")
+    assert csrf is not None
+    return await http.post(
+        f"{public}/oauth/consent/sign-in",
+        data={"csrf": csrf[0], "authorization_id": authorization_id, "email": email, "password": password},
+        headers={"cookie": f"__Host-pam_csrf={csrf[0]}", "origin": public},
+    )
+
+
+def _pending(standin: SupabaseOAuthStandIn, redirect_uri: str) -> str:
+    """A client that asked to connect, waiting at the consent page: its authorization id."""
+    client_id = str(uuid.uuid4())
+    standin.clients[client_id] = {
+        "client_id": client_id,
+        "client_name": "Cursor",
+        "client_uri": "https://cursor.example",
+        "redirect_uris": [redirect_uri],
+    }
+    found = Authorization(
+        id=f"req-{uuid.uuid4().hex}",
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+        scope="email",
+        state="s",
+        code_challenge="c" * 43,
+        expires_at=time.time() + 600,
+    )
+    standin.authorizations[found.id] = found
+    return found.id
+
+
+async def test_signing_in_for_an_expired_request_says_so_and_sets_no_session_cookie(
     make_app: Callable[..., App], new_user: NewUser
 ) -> None:
     alice = await new_user()
     async with hosted(make_app) as (public, standin), httpx2.AsyncClient(timeout=30) as http:
         standin.add_user(alice, "alice@example.test", "the-right-password")
-        form_page = await http.get(f"{public}/oauth/consent", params={"authorization_id": "long-gone"})
-        csrf = _cookie(form_page, "__Host-pam_csrf")
-        assert csrf is not None
-        answer = await http.post(
-            f"{public}/oauth/consent/sign-in",
-            data={
-                "csrf": csrf[0],
-                "authorization_id": "long-gone",
-                "email": "alice@example.test",
-                "password": "the-right-password",
-            },
-            headers={"cookie": f"__Host-pam_csrf={csrf[0]}", "origin": public},
-        )
-    session = _cookie(answer, "__Host-pam_session")
+        answer = await _sign_in(http, public, "long-gone", "alice@example.test", "the-right-password")
     assert answer.status_code == 410
     assert "This request has expired or was already answered." in answer.text
-    assert session is not None
+    assert _cookie(answer, "__Host-pam_session") is None
+
+
+async def test_signing_in_for_a_waiting_request_shows_it_and_keeps_the_session_in_a_strict_cookie(
+    make_app: Callable[..., App], new_user: NewUser
+) -> None:
+    alice = await new_user()
+    async with hosted(make_app) as (public, standin), httpx2.AsyncClient(timeout=30) as http:
+        standin.add_user(alice, "alice@example.test", "the-right-password")
+        waiting = _pending(standin, "https://app.example/callback")
+        answer = await _sign_in(http, public, waiting, "alice@example.test", "the-right-password")
+    session = _cookie(answer, "__Host-pam_session")
+    assert answer.status_code == 200, answer.text
+    assert "Cursor wants to use PAM as you" in answer.text
+    assert session is not None and session[0]
     assert all(part in session[1] for part in ("httponly", "secure", "samesite=lax", "path=/"))
+    assert len([h for h in answer.headers.get_list("set-cookie") if h.startswith("__Host-pam_session=")]) == 1
+
+
+def _lookup_answers_403(error_code: str) -> Callable[[ASGIApp], ASGIApp]:
+    """Supabase Auth answering the authorization lookup 403 with ``error_code``."""
+    return lambda app: _Forbidding(app, error_code)
+
+
+class _Forbidding:
+    def __init__(self, app: ASGIApp, error_code: str) -> None:
+        self.app, self.error_code = app, error_code
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = self.app
+        if scope["type"] == "http" and scope["method"] == "GET" and "/oauth/authorizations/" in scope["path"]:
+            body = b'{"code":403,"error_code":"%s","msg":"not allowed"}' % self.error_code.encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 403, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await app(scope, receive, send)
+
+
+@pytest.mark.parametrize("error_code", ["forbidden", "bad_jwt"])
+async def test_right_after_a_good_password_a_request_that_is_not_yours_is_not_called_an_expired_sign_in(
+    make_app: Callable[..., App], new_user: NewUser, error_code: str
+) -> None:
+    alice = await new_user()
+    async with hosted(make_app, wrap_standin=_lookup_answers_403(error_code)) as (public, standin):
+        async with httpx2.AsyncClient(timeout=30) as http:
+            standin.add_user(alice, "alice@example.test", "the-right-password")
+            answer = await _sign_in(http, public, "someone-elses", "alice@example.test", "the-right-password")
+    assert answer.status_code == 410
+    assert "This request has expired or was already answered." in answer.text
+    assert "Your sign-in has expired" not in answer.text
+    assert not [h for h in answer.headers.get_list("set-cookie") if h.startswith("__Host-pam_session=")]
+
+
+async def test_a_signed_in_person_opening_a_request_that_is_not_theirs_is_told_so_and_stays_signed_in(
+    make_app: Callable[..., App], new_user: NewUser
+) -> None:
+    alice = await new_user()
+    async with hosted(make_app, wrap_standin=_lookup_answers_403("forbidden")) as (public, standin):
+        async with httpx2.AsyncClient(timeout=30) as http:
+            page = await http.get(
+                f"{public}/oauth/consent",
+                params={"authorization_id": "someone-elses"},
+                headers={"cookie": f"__Host-pam_session={standin.mint(alice)}"},
+            )
+    assert page.status_code == 410
+    assert "This request has expired or was already answered." in page.text
+    assert not [h for h in page.headers.get_list("set-cookie") if h.startswith("__Host-pam_session=")]
+
+
+async def test_a_sixth_wrong_password_within_a_minute_is_refused_by_pam_mcp_without_asking_supabase(
+    make_app: Callable[..., App], new_user: NewUser
+) -> None:
+    alice = await new_user()
+    async with hosted(make_app) as (public, standin), httpx2.AsyncClient(timeout=30) as http:
+        standin.add_user(alice, "alice@example.test", "the-right-password")
+        tries = [await _sign_in(http, public, "abc123", "alice@example.test", f"guess-{n}") for n in range(5)]
+        # The same account written another way counts as the same account.
+        sixth = await _sign_in(http, public, "abc123", " ALICE@Example.test ", "the-right-password")
+    assert [t.status_code for t in tries] == [400] * 5
+    assert sixth.status_code == 429
+    assert "Too many sign-in attempts; try again in 1 minute." in sixth.text
+    assert 1 <= int(sixth.headers["retry-after"]) <= 60
+    assert standin.requests.count(("POST", "/auth/v1/token")) == 5
+    assert _cookie(sixth, "__Host-pam_session") is None
+
+
+async def test_one_address_trying_many_accounts_is_slowed_down_too(make_app: Callable[..., App]) -> None:
+    async with hosted(make_app) as (public, standin), httpx2.AsyncClient(timeout=30) as http:
+        answers = [await _sign_in(http, public, "abc123", f"person{n}@example.test", "guess") for n in range(31)]
+    assert [a.status_code for a in answers[:30]] == [400] * 30
+    assert answers[30].status_code == 429
+    assert "Too many sign-in attempts; try again in 1 minute." in answers[30].text
+    assert standin.requests.count(("POST", "/auth/v1/token")) == 30
+
+
+async def test_with_the_limiter_down_sign_in_waits_and_supabase_is_not_asked(make_app: Callable[..., App]) -> None:
+    dead = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=2)  # nothing listens there
+    without_limiter = dataclasses.replace(make_app(), limiter=RateLimiter(dead, key_prefix="pamtest:dead"))
+    try:
+        async with hosted(lambda: without_limiter) as (public, standin), httpx2.AsyncClient(timeout=30) as http:
+            answer = await _sign_in(http, public, "abc123", "alice@example.test", "a-password")
+    finally:
+        await dead.aclose()
+    assert answer.status_code == 503
+    assert "Signing in is not possible for a moment. Try again in a minute." in answer.text
+    assert ("POST", "/auth/v1/token") not in standin.requests
+
+
+@pytest.mark.parametrize(
+    ("redirect_uri", "allowed"),
+    [("cursor://anysphere.cursor-retrieval/oauth/callback", "cursor:"), ("https://claude.ai/cb", "https://claude.ai")],
+    ids=["custom-scheme", "https"],
+)
+async def test_approve_and_deny_may_lead_back_to_a_client_whatever_its_redirect_scheme(
+    make_app: Callable[..., App], new_user: NewUser, redirect_uri: str, allowed: str
+) -> None:
+    alice = await new_user()
+    async with hosted(make_app) as (public, standin), httpx2.AsyncClient(timeout=30) as http:
+        standin.add_user(alice, "alice@example.test", "the-right-password")
+        waiting = _pending(standin, redirect_uri)
+        answer = await _sign_in(http, public, waiting, "alice@example.test", "the-right-password")
+    assert answer.status_code == 200, answer.text
+    policy = answer.headers["content-security-policy"]
+    form_action = next(part.split()[1:] for part in policy.split(";") if part.strip().startswith("form-action"))
+    assert form_action == ["'self'", allowed]
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,x", "https://", "no scheme"])
+def test_a_redirect_that_could_run_or_embed_content_is_never_allowed_as_a_form_target(url: str) -> None:
+    assert form_target(url) is None
 
 
 async def test_use_another_account_forgets_the_session_and_asks_to_sign_in_again(
@@ -339,3 +601,25 @@ async def test_doctor_says_when_supabase_auth_has_no_oauth_server_to_name(databa
     assert checks["oauth"].ok is False
     assert "cannot fetch http://127.0.0.1:1/.well-known/oauth-authorization-server/auth/v1" in checks["oauth"].detail
     assert checks["oauth"].detail.endswith("(enable Authentication > OAuth Server)")
+
+
+async def test_doctor_says_when_the_issuer_of_hs256_tokens_is_not_checked(database_url: str, redis_url: str) -> None:
+    values = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "SUPABASE_JWT_SECRET": JWT_SECRET}
+    with anyio.fail_after(30):
+        checks = {c.name: c for c in await run_checks(Settings.model_validate(values))}
+    assert checks["jwt (HS256)"].ok is True
+    assert checks["jwt (HS256)"].detail.endswith("its issuer is not checked (set SUPABASE_URL to check it)")
+
+
+async def test_doctor_says_allowed_origins_need_allowed_hosts_to_serve_beyond_loopback(
+    database_url: str, redis_url: str
+) -> None:
+    values = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SUPABASE_JWT_SECRET": JWT_SECRET,
+        "PAM_ALLOWED_ORIGINS": "https://app.example",
+    }
+    with anyio.fail_after(30):
+        checks = {c.name: c for c in await run_checks(Settings.model_validate(values))}
+    assert checks["http hosts"].detail.startswith("PAM_ALLOWED_ORIGINS without PAM_ALLOWED_HOSTS or PAM_PUBLIC_URL")

@@ -14,11 +14,19 @@ cookie (Lax: the page is reached by a redirect from Supabase, a top-level naviga
 another site). Forms carry a CSRF token that must equal a second cookie (SameSite=Strict,
 double submit), and a POST whose Origin is not this server is refused. No JavaScript, a
 strict CSP, and every failure explained in a person's words.
+
+Sign-in attempts are rate limited here, per email and per client address, before Supabase
+Auth is asked: every attempt reaches Supabase from pam-mcp's one address, so its per-address
+limits would neither slow a password guesser down nor spare everyone else when one exhausts
+them. The client address is the socket's peer; behind a proxy, uvicorn puts the address the
+proxy forwards there when the proxy is trusted (``FORWARDED_ALLOW_IPS``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 import re
 import secrets
 from urllib.parse import parse_qs, urlsplit
@@ -27,9 +35,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from pam_mcp.errors import LimiterUnavailable, RateLimited
 from pam_mcp.oauth import pages
 from pam_mcp.oauth.front import Public
 from pam_mcp.oauth.supabase_auth import AuthFailed, Failure, Redirect, SupabaseAuth
+from pam_mcp.ratelimit import RateLimiter
+from pam_mcp.rates import parse_rates
 from pam_mcp.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,6 +50,13 @@ CSRF_COOKIE = "__Host-pam_csrf"
 MAX_FORM_BYTES = 8 * 1024
 MAX_SESSION_SECONDS = 3600
 AUTHORIZATION_ID = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
+
+# Sign-in attempts, counted before Supabase Auth is asked. A person mistyping a password gets
+# five tries a minute; a guesser gets 20 an hour per account. One address may try 30 a minute
+# across accounts (a household or an office behind one address still fits).
+SIGN_IN_BUCKET = "consent_sign_in"
+SIGN_IN_PER_EMAIL = parse_rates("5/minute,20/hour")
+SIGN_IN_PER_ADDRESS = parse_rates("30/minute,300/hour")
 
 FAILURE_TEXT: dict[Failure, str] = {
     "credentials": "That email and password do not match an account. Check them and try again.",
@@ -54,29 +72,43 @@ NO_REQUEST_TEXT = (
     "(for example Claude's Connect button)."
 )
 FORM_EXPIRED_TEXT = "This form has expired. Go back to the app you were connecting and start again."
+LIMITER_DOWN_TEXT = "Signing in is not possible for a moment. Try again in a minute."
 
 
-def consent_routes(settings: Settings, public: Public) -> list[Route]:
-    """The page's routes, or none when it is off or Supabase Auth is not configured."""
+def too_many_sign_ins_text(retry_after: float) -> str:
+    minutes = max(1, math.ceil(retry_after / 60))
+    return f"Too many sign-in attempts; try again in {minutes} minute{'s' if minutes > 1 else ''}."
+
+
+def consent_page(settings: Settings, public: Public, limiter: RateLimiter) -> ConsentPage | None:
+    """The page, or None when it is off or Supabase Auth is not configured."""
     path = settings.pam_consent_path.strip()
     if path.lower() == "off" or not settings.supabase_url or not settings.supabase_anon_key:
-        return []
+        return None
     if not path.startswith("/"):
         path = "/" + path
-    page = ConsentPage(SupabaseAuth(settings.supabase_url, settings.supabase_anon_key.get_secret_value()), public, path)
-    return [
-        Route(path, page.show, methods=["GET"]),
-        Route(path + "/sign-in", page.sign_in, methods=["POST"]),
-        Route(path + "/decision", page.decide, methods=["POST"]),
-        Route(path + "/sign-out", page.sign_out, methods=["POST"]),
-    ]
+    auth = SupabaseAuth(settings.supabase_url, settings.supabase_anon_key.get_secret_value())
+    return ConsentPage(auth, public, path, limiter)
 
 
 class ConsentPage:
-    def __init__(self, auth: SupabaseAuth, public: Public, path: str) -> None:
+    def __init__(self, auth: SupabaseAuth, public: Public, path: str, limiter: RateLimiter) -> None:
         self._auth = auth
         self._public = public
         self._path = path
+        self._limiter = limiter
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(self._path, self.show, methods=["GET"]),
+            Route(self._path + "/sign-in", self.sign_in, methods=["POST"]),
+            Route(self._path + "/decision", self.decide, methods=["POST"]),
+            Route(self._path + "/sign-out", self.sign_out, methods=["POST"]),
+        ]
+
+    async def aclose(self) -> None:
+        """Close the HTTP client to Supabase Auth (at the app's shutdown)."""
+        await self._auth.aclose()
 
     # -- the three routes ------------------------------------------------------------------------
 
@@ -100,6 +132,9 @@ class ConsentPage:
         password = form.pop("password", "")  # passed to Supabase Auth once; never kept, logged or echoed
         if not email or not password:
             return self._sign_in_form(request, authorization_id, email=email, error="Enter your email and password.")
+        refusal = await self._count_sign_in(request, email)
+        if refusal is not None:
+            return refusal
         try:
             session = await self._auth.sign_in(email, password[:1024])
         except AuthFailed as exc:
@@ -107,6 +142,10 @@ class ConsentPage:
         # Read the request now, with the new session: a person who consented before is sent
         # straight back, by a link (a form's redirect may only go to this site, per the CSP).
         response = await self._consent_or_back(request, authorization_id, session.access_token, after_sign_in=True)
+        if response.status_code != 200:
+            # The request could not be read: nothing to keep the session for (and a failure
+            # page must not both set and clear the cookie).
+            return response
         response.set_cookie(
             SESSION_COOKIE,
             session.access_token,
@@ -149,12 +188,30 @@ class ConsentPage:
 
     # -- helpers --------------------------------------------------------------------------------
 
+    async def _count_sign_in(self, request: Request, email: str) -> Response | None:
+        """Spend one attempt of the address's and the email's budgets; a page when either is spent."""
+        address = request.client.host if request.client else "unknown"
+        try:
+            await self._limiter.hit(_key("address", address), SIGN_IN_BUCKET, SIGN_IN_PER_ADDRESS)
+            await self._limiter.hit(_key("email", email.lower()), SIGN_IN_BUCKET, SIGN_IN_PER_EMAIL)
+        except RateLimited as exc:
+            log.info("consent sign-in refused: %s", exc.limit)
+            response = self._message(request, "Please wait", too_many_sign_ins_text(exc.retry_after), 429)
+            response.headers["retry-after"] = str(max(1, math.ceil(exc.retry_after)))
+            return response
+        except LimiterUnavailable:
+            return self._message(request, "Please wait", LIMITER_DOWN_TEXT, 503)
+        return None
+
     async def _consent_or_back(
         self, request: Request, authorization_id: str, token: str, *, after_sign_in: bool = False
     ) -> Response:
         try:
             found = await self._auth.authorization(authorization_id, token)
         except AuthFailed as exc:
+            if after_sign_in and exc.kind == "session":
+                # A session issued a moment ago has not expired: the request is not this person's.
+                return self._failure(request, authorization_id, "request_gone")
             return self._failure(request, authorization_id, exc.kind)
         if isinstance(found, Redirect):
             if after_sign_in:
@@ -164,7 +221,7 @@ class ConsentPage:
                 )  # fmt: skip
             return RedirectResponse(found.url, status_code=303, headers={"cache-control": "no-store"})
         csrf = self._csrf(request)
-        redirect_origin = pages.origin_of(found.redirect_uri)
+        redirect_target = pages.form_target(found.redirect_uri)
         html = pages.consent(
             self._path,
             csrf,
@@ -175,7 +232,7 @@ class ConsentPage:
             scopes=found.scopes,
             email=found.email,
         )
-        return self._html(html, 200, csrf, form_targets=[redirect_origin] if redirect_origin else [])
+        return self._html(html, 200, csrf, form_targets=[redirect_target] if redirect_target else [])
 
     def _failure(self, request: Request, authorization_id: str, kind: Failure) -> Response:
         if kind == "session":
@@ -195,7 +252,7 @@ class ConsentPage:
     def _message(
         self, request: Request, title: str, text: str, status: int, *, link: tuple[str, str] | None = None
     ) -> Response:
-        target = pages.origin_of(link[0]) if link else None
+        target = pages.form_target(link[0]) if link else None
         return self._html(pages.message(title, text, link=link), status, None, form_targets=[target] if target else [])
 
     def _csrf(self, request: Request) -> str:
@@ -236,3 +293,8 @@ class ConsentPage:
         if not expected or not secrets.compare_digest(expected.encode(), fields.get("csrf", "").encode()):
             return None
         return fields
+
+
+def _key(kind: str, value: str) -> str:
+    """A rate-limit identity for an email or an address: hashed, so Redis holds neither."""
+    return f"{kind}-" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:32]

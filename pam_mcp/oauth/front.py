@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 MCP_PATH = "/mcp"
 METADATA_PATH = "/.well-known/oauth-protected-resource"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 MISSING_TEXT = "Sign in first: this server takes an OAuth access token from the authorization server it names."
 
 
@@ -50,13 +51,27 @@ class Public:
     def from_settings(cls, settings: Settings) -> Public | None:
         if not settings.pam_public_url:
             return None
-        url = settings.pam_public_url.strip().rstrip("/").removesuffix(MCP_PATH)
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-            raise ConfigurationError(
-                f"PAM_PUBLIC_URL: '{settings.pam_public_url}' is not an http(s) URL such as https://pam.example.com"
-            )
-        return cls(url)
+        url = settings.pam_public_url.strip().rstrip("/").removesuffix(MCP_PATH).rstrip("/")
+        refused = ConfigurationError(
+            f"PAM_PUBLIC_URL: '{settings.pam_public_url}' is not an http(s) URL such as https://pam.example.com"
+        )
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise refused from None
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise refused
+        if parts.username is not None or parts.password is not None:
+            raise refused
+        # Browsers send Origin and Host lowercased and without the scheme's default port: write
+        # them the same way, or no browser's request would ever match (consent POST refused, 421).
+        host = parts.hostname  # urlsplit lowercases it and drops IPv6 brackets
+        netloc = f"[{host}]" if ":" in host else host
+        if port is not None and port != DEFAULT_PORTS[scheme]:
+            netloc += f":{port}"
+        return cls(f"{scheme}://{netloc}{parts.path}")
 
     @property
     def resource(self) -> str:
@@ -96,6 +111,12 @@ def host_checks(settings: Settings, public: Public | None, bind_host: str) -> Ho
     if public is not None:
         hosts = hosts or [public.host]
         origins = origins or [public.origin]
+    if origins and not hosts and not loopback:
+        # The SDK would check Host against an empty list and answer every /mcp request 421.
+        raise ConfigurationError(
+            "PAM_ALLOWED_ORIGINS needs PAM_ALLOWED_HOSTS (the Host headers to accept, e.g. pam.example.com) "
+            "or PAM_PUBLIC_URL when serving beyond loopback"
+        )
     if (hosts or origins) and loopback:
         hosts = [*hosts, "127.0.0.1:*", "localhost:*", "[::1]:*"]
         origins = [*origins, "http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from html import escape
 from urllib.parse import urlsplit
 
@@ -92,10 +93,24 @@ def csp(form_targets: list[str] | None = None) -> str:
     )
 
 
-def origin_of(url: str) -> str | None:
+# A redirect URI's scheme, as a CSP scheme-source; never one that runs or embeds content.
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]{0,31}$")
+_NEVER_ALLOWED = frozenset({"javascript", "data", "blob", "filesystem", "vbscript", "about", "file"})
+
+
+def form_target(url: str) -> str | None:
+    """What ``form-action`` must allow for a form whose answer redirects to ``url``.
+
+    An http(s) URL's origin; for a desktop client's custom scheme (``cursor://...``) the
+    scheme (``cursor:``), since browsers apply form-action to the redirect after the POST
+    as well and would block Approve and Deny for such clients.
+    """
     parts = urlsplit(url)
-    if parts.scheme in ("http", "https") and parts.netloc:
-        return f"{parts.scheme}://{parts.netloc}"
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        return f"{scheme}://{parts.netloc}" if parts.netloc else None
+    if _SCHEME.match(scheme) and scheme not in _NEVER_ALLOWED:
+        return scheme + ":"
     return None
 
 

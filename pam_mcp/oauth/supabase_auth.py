@@ -23,6 +23,8 @@ import httpx
 log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 10
+# Supabase Auth's error codes for a 403 that is about the access token, not the request.
+SESSION_ERROR_CODES = frozenset({"bad_jwt", "no_authorization", "session_not_found", "session_expired"})
 Failure = Literal["credentials", "unconfirmed", "request_gone", "session", "too_many", "unavailable"]
 
 
@@ -105,7 +107,7 @@ class SupabaseAuth:
     async def authorization(self, authorization_id: str, access_token: str) -> Request | Redirect:
         path = f"/oauth/authorizations/{quote(authorization_id, safe='')}"
         status, body = await self._call("GET", path, access_token)
-        self._raise_for(status)
+        self._raise_for(status, body)
         if not isinstance(body, dict):
             raise AuthFailed("unavailable")
         if body.get("redirect_url") and not body.get("authorization_id"):
@@ -128,15 +130,18 @@ class SupabaseAuth:
             access_token,
             json={"action": "approve" if approve else "deny"},
         )
-        self._raise_for(status)
+        self._raise_for(status, body)
         if not isinstance(body, dict) or not body.get("redirect_url"):
             raise AuthFailed("unavailable")
         return Redirect(str(body["redirect_url"]))
 
     @staticmethod
-    def _raise_for(status: int) -> None:
-        if status in (401, 403):
+    def _raise_for(status: int, body: Any) -> None:
+        code = body.get("error_code") if isinstance(body, dict) else None
+        if status == 401 or (status == 403 and code in SESSION_ERROR_CODES):
             raise AuthFailed("session")  # the person's session expired: sign in again
+        if status == 403:
+            raise AuthFailed("request_gone")  # another person's request, or one no longer open
         if status in (400, 404):
             raise AuthFailed("request_gone")  # expired, already decided, or not theirs: all look alike
         if status != 200:
