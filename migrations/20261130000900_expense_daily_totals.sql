@@ -45,7 +45,8 @@ create table if not exists public.expense_daily_totals (
   count bigint not null check (count >= 0),
   primary key (user_id, day, category),
   -- The same rules as every other number and date (20261130000200_sane_numbers_and_dates.sql),
-  -- for rows the service role or the owner might write by hand.
+  -- for the only writers there are: the triggers below and the owner's maintenance (a
+  -- backfill, a repair by hand). No API role, the service role included, may write it.
   constraint expense_daily_totals_total_finite check (total not in ('NaN', 'Infinity', '-Infinity')),
   constraint expense_daily_totals_day_in_range
     check (isfinite(day) and day >= '2000-01-01' and day < '2100-01-01')
