@@ -23,6 +23,7 @@ from pam_mcp.runtime import open_runtime
 from pam_mcp.serve import make_app
 from pam_mcp.server import build_server
 from pam_mcp.settings import load_settings
+from pam_mcp.tools.offload import SWITCH_INTERVAL_S
 
 
 def echo(text: str) -> str:
@@ -30,6 +31,7 @@ def echo(text: str) -> str:
 
 
 async def main(port: int) -> None:
+    sys.setswitchinterval(SWITCH_INTERVAL_S)  # as pam_mcp.serve.serve does at start-up
     settings = load_settings()
     verifier = SupabaseJwtVerifier.from_settings(settings)
     async with open_runtime(settings) as runtime:

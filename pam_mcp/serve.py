@@ -6,6 +6,7 @@ import gc
 import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from pam_mcp.ratelimit import RateLimiter
 from pam_mcp.runtime import Runtime, open_runtime, stdio_user
 from pam_mcp.server import App, build_server, http_app, run_stdio
 from pam_mcp.settings import Settings
+from pam_mcp.tools.offload import SWITCH_INTERVAL_S
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,8 @@ async def serve(
     announce: Callable[[str], None] = lambda _line: None,
 ) -> None:
     """Serve until stdin closes (stdio) or a signal arrives; ``announce`` gets the one "ready" line."""
+    # Process-wide: the event loop waits at most this long for the GIL while a worker thread computes.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     verifier = SupabaseJwtVerifier.from_settings(settings) if transport == "http" else None
     # Before the embedded servers start, so a signal during start-up stops them too. Over
     # HTTP uvicorn installs its own handlers once it runs, and shuts down gracefully.

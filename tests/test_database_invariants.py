@@ -555,3 +555,75 @@ async def test_only_members_of_a_group_may_post_into_it(db: Database, new_user: 
     async with as_api(db, outsider) as conn:
         posts = await conn.fetch("select content from public.social_posts where group_id = $1", group)
     assert [r[0] for r in posts] == ["Hello all"]
+
+
+async def _private_group(db: Database, founder: uuid.UUID) -> Any:
+    async with as_api(db, founder) as conn:
+        return await conn.fetchval(
+            "insert into public.social_groups (name, is_private) values ('Family convoy', true) returning id"
+        )
+
+
+async def test_nobody_can_join_a_private_group_by_themselves(db: Database, new_user: NewUser) -> None:
+    founder, stranger = await new_user(), await new_user()
+    group = await _private_group(db, founder)
+
+    join = "insert into public.group_memberships (group_id) values ($1)"
+    assert await refused(db, stranger, join, group) is DENIED
+    post = "insert into public.social_posts (group_id, content) values ($1, 'Let me in')"
+    assert await refused(db, stranger, post, group) is DENIED
+    async with as_owner_rolled_back(db) as conn:
+        assert await conn.fetchval("select count(*) from public.group_memberships where group_id = $1", group) == 0
+
+
+async def test_the_creator_of_a_private_group_adds_members_who_may_then_post(db: Database, new_user: NewUser) -> None:
+    founder, friend, other = await new_user(), await new_user(), await new_user()
+    group = await _private_group(db, founder)
+    async with as_api(db, founder) as conn:
+        await conn.execute("insert into public.group_memberships (group_id) values ($1)", group)  # joins own group
+        await conn.execute("select public.add_group_member($1, $2)", group, friend)
+        await conn.execute("select public.add_group_member($1, $2)", group, friend)  # already a member: no-op
+        await conn.execute("insert into public.social_posts (group_id, content) values ($1, 'Meet at 8')", group)
+    async with as_api(db, friend) as conn:
+        await conn.execute("insert into public.social_posts (group_id, content) values ($1, 'See you')", group)
+
+    # Someone who did not create the group cannot add anyone to it, by the function or directly.
+    assert await refused(db, friend, "select public.add_group_member($1, $2)", group, other) is DENIED
+    insert = "insert into public.group_memberships (group_id, user_id) values ($1, $2)"
+    assert await refused(db, friend, insert, group, other) is DENIED
+    async with as_owner_rolled_back(db) as conn:
+        members = await conn.fetch("select user_id from public.group_memberships where group_id = $1", group)
+        posts = await conn.fetchval("select count(*) from public.social_posts where group_id = $1", group)
+    assert {r[0] for r in members} == {founder, friend}
+    assert posts == 2
+
+
+async def test_the_creator_of_an_open_group_cannot_sign_other_people_up(db: Database, new_user: NewUser) -> None:
+    founder, someone = await new_user(), await new_user()
+    async with as_api(db, founder) as conn:
+        group = await conn.fetchval("insert into public.social_groups (name) values ('Open road') returning id")
+
+    insert = "insert into public.group_memberships (group_id, user_id) values ($1, $2)"
+    assert await refused(db, founder, insert, group, someone) is DENIED
+    assert (
+        await refused(db, founder, "select public.add_group_member($1, $2)", group, someone)
+        is asyncpg.InvalidParameterValueError
+    )
+
+
+async def test_a_member_cannot_move_their_membership_into_another_group(db: Database, new_user: NewUser) -> None:
+    founder, member = await new_user(), await new_user()
+    async with as_api(db, founder) as conn:
+        group = await conn.fetchval("insert into public.social_groups (name) values ('Grey nomads') returning id")
+    private = await _private_group(db, founder)
+    async with as_api(db, member) as conn:
+        await conn.execute("insert into public.group_memberships (group_id) values ($1)", group)
+        await conn.execute("update public.group_memberships set notify = false")  # the flag is theirs to change
+
+    # No WHERE: one that names a column would also check the SELECT policy and hide a gap.
+    assert await refused(db, member, "update public.group_memberships set group_id = $1", private) is DENIED
+    post = "insert into public.social_posts (group_id, content) values ($1, 'Sneaked in')"
+    assert await refused(db, member, post, private) is DENIED
+    async with as_owner_rolled_back(db) as conn:
+        rows = await conn.fetch("select group_id, notify from public.group_memberships where user_id = $1", member)
+    assert [tuple(r) for r in rows] == [(group, False)]

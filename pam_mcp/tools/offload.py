@@ -5,11 +5,14 @@ larger pieces in a worker thread keeps even that from delaying other people's ca
 same server. The threads come from a limiter of our own, not anyio's shared default of 40,
 so one person's burst of large texts queues behind ``CPU_THREADS`` workers instead of
 taking every thread the process has (the SDK runs sync tools on those).
+
+The process's GIL switch interval matters as much: ``pam_mcp.serve.serve`` sets it to
+``SWITCH_INTERVAL_S`` at start-up (a process-wide setting, so it is set where the process
+starts, not here on first use).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import TypeVar, TypeVarTuple, Unpack
 
@@ -23,6 +26,7 @@ Ts = TypeVarTuple("Ts")
 CPU_THREADS = 2
 # How long the event loop may wait for the GIL while a worker computes (Python's default is
 # 5 ms, paid again after every socket operation the loop makes: tens of ms for one answer).
+# Set by pam_mcp.serve.serve at start-up.
 SWITCH_INTERVAL_S = 0.001
 # Below this many characters (or items) the work costs less than the hop to a thread (~0.1-0.5 ms).
 INLINE_CHARS = 2_000
@@ -35,8 +39,6 @@ def _limiter() -> anyio.CapacityLimiter:
     try:
         return _LIMITER.get()
     except LookupError:
-        if sys.getswitchinterval() > SWITCH_INTERVAL_S:
-            sys.setswitchinterval(SWITCH_INTERVAL_S)
         limiter = anyio.CapacityLimiter(CPU_THREADS)
         _LIMITER.set(limiter)
         return limiter
