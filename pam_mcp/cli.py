@@ -75,10 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pam_mcp.doctor import doctor
 
             return anyio.run(doctor, settings, args.json)
-        from pam_mcp.serve import serve
+        from pam_mcp.serve import backend_options, serve
 
         transport: Literal["stdio", "http"] = getattr(args, "transport", "stdio")
-        anyio.run(serve, settings, transport, getattr(args, "host", "127.0.0.1"), getattr(args, "port", 8000))
+        where = (getattr(args, "host", "127.0.0.1"), getattr(args, "port", 8000))
+        anyio.run(serve, settings, transport, *where, backend_options=backend_options())
         return 0
     except ConfigurationError as exc:  # found later (e.g. a Supabase key missing): the same one line
         print(f"pam-mcp: configuration error: {exc}", file=sys.stderr)

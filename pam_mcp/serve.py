@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import signal
@@ -74,6 +75,15 @@ def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
         return  # already stopping in order (stdin closed): let that finish rather than cut it short
     stop_all()
     os._exit(128 + signum)
+
+
+def backend_options() -> dict[str, bool]:
+    """anyio's event loop options: uvloop where it is installed (the `fast` extra), asyncio's own otherwise.
+
+    uvicorn picks httptools by itself when installed (``http="auto"``), and redis-py hiredis;
+    the loop is anyio's to choose, since uvicorn runs inside the loop anyio.run made.
+    """
+    return {"use_uvloop": importlib.util.find_spec("uvloop") is not None}
 
 
 async def serve(settings: Settings, transport: Literal["stdio", "http"], host: str, port: int) -> None:

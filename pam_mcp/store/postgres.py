@@ -26,6 +26,13 @@ from pam_mcp.store.translate import translate
 
 Record = asyncpg.Record
 ACQUIRE_TIMEOUT_SECONDS = 10
+# Warm connections: a statement's first run on a new connection is about 5x slower (it is
+# parsed, planned and prepared there), so the pool opens this many at start and keeps them.
+WARM_CONNECTIONS = 4
+# asyncpg closes a connection idle this long (its default is 300 s, which made a quiet
+# server pay the cold start again every few minutes); 30 minutes still lets a pooler or a
+# restarted server's dead connections go.
+IDLE_CONNECTION_SECONDS = 1800.0
 
 
 async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
@@ -99,12 +106,13 @@ class Database:
         self._pool = pool
 
     @classmethod
-    async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> Database:
+    async def connect(cls, dsn: str, *, min_size: int | None = None, max_size: int = 10) -> Database:
         try:
             pool = await asyncpg.create_pool(
                 dsn,
-                min_size=min_size,
+                min_size=min(WARM_CONNECTIONS, max_size) if min_size is None else min_size,
                 max_size=max_size,
+                max_inactive_connection_lifetime=IDLE_CONNECTION_SECONDS,
                 reset=_keep_session,
                 init=_init_connection,
                 command_timeout=30,
