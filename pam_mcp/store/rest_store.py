@@ -64,6 +64,7 @@ from pam_mcp.store.records import (
     TableInfo,
     TripBrief,
     TripDetail,
+    month_bounds,
 )
 from pam_mcp.store.supabase_functions import (
     MAX_CONTEXT_BYTES,
@@ -286,6 +287,12 @@ class RestStore:
         )
         return ExpenseRecord.model_validate(earlier[0]), True
 
+    async def log_expense(self, user: Caller, expense: NewExpense) -> tuple[ExpenseRecord, bool, ExpenseReport]:
+        """Insert, then report its month for its category (PostgREST has no multi-request transaction)."""
+        record, duplicate = await self.insert_expense(user, expense)
+        start, end = month_bounds(record.spent_on)
+        return record, duplicate, await self.expense_report(user, start, end, [record.category], "none")
+
     async def expense_groups(
         self,
         user: Caller,
@@ -313,8 +320,24 @@ class RestStore:
         end: dt.date,
         categories: Sequence[str] | None,
         group_by: ExpenseGrouping,
+        *,
+        page: tuple[tuple[dt.date, uuid.UUID] | None, int] | None = None,
     ) -> ExpenseReport:
-        """The groups and the budgets as two requests in flight together; category totals only when needed."""
+        """The groups and the budgets as two requests in flight together; category totals only when needed.
+
+        With ``page`` (after, limit), the page of items is a third request in flight with them.
+        """
+        if page is not None:
+            report, items = await asyncio.gather(
+                self.expense_report(user, start, end, categories, group_by),
+                self.expense_page(user, start, end, categories, *page),
+                return_exceptions=True,
+            )
+            if isinstance(report, BaseException):
+                raise report
+            if isinstance(items, BaseException):
+                raise items
+            return report.model_copy(update={"items": items})
         # Both outcomes are collected before either error is raised: no request is left unawaited.
         groups, budgets = await asyncio.gather(
             self.expense_groups(user, start, end, categories, group_by), self.budgets(user), return_exceptions=True
@@ -458,6 +481,15 @@ class RestStore:
         )
         level: SafetyLevel = rows[0]["safety_level"] if rows else "medium"
         return level
+
+    async def guardrail_settings(self, user: Caller) -> tuple[SafetyLevel, str | None]:
+        """The safety level and the profile's country code, two requests in flight together."""
+        level, profile = await asyncio.gather(self.safety_level(user), self.profile(user), return_exceptions=True)
+        if isinstance(level, BaseException):
+            raise level
+        if isinstance(profile, BaseException):
+            raise profile
+        return level, profile.country_code if profile else None
 
     async def set_safety_level(self, user: Caller, level: SafetyLevel) -> SafetyLevel:
         previous: SafetyLevel | None = await self._rpc(user, "set_safety_level", {"p_level": level})
