@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
@@ -35,13 +36,16 @@ TOOLS = ["log_trip", "record_saving", "get_context", "query_expenses"]
 
 
 class CountingDatabase(Database):
-    """Counts the user transactions a call opens: what each tool costs in round trips."""
+    """Counts the transactions a call begins: what each tool costs in round trips."""
 
     transactions = 0
 
-    def as_user(self, user_id: uuid.UUID) -> AbstractAsyncContextManager[UserTx]:
-        self.transactions += 1
-        return super().as_user(user_id)
+    @asynccontextmanager
+    async def _transaction(self, begin: str, user_id: uuid.UUID, **handover: Any) -> AsyncIterator[UserTx]:
+        if handover.get("taken_over") is None:  # a transaction handed over is continued, not begun
+            self.transactions += 1
+        async with super()._transaction(begin, user_id, **handover) as tx:
+            yield tx
 
 
 def tool_arguments(today: dt.date) -> dict[str, dict[str, Any]]:

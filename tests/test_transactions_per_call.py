@@ -1,13 +1,13 @@
 """Each tool call is one database transaction: BEGIN ... COMMIT once, not one per store method.
 
 Every transaction goes through ``Database._transaction`` (as a user or as the owner); here a
-Database over the test's pool counts them, and the tools are driven through the real
+Database over the test's pool counts the ones it begins, and the tools are driven through the real
 in-memory MCP client. Each transaction costs at least three round trips (BEGIN with the
 claims, the statement, COMMIT), so a call that opens two pays the floor twice.
 
-The person's time zone is read once and then cached (``ToolContext.zone``); these counts
-are for a person whose zone is already known, the common case. The first dated call after
-the cache expires still opens one more transaction to read the zone.
+The person's time zone is read once and then cached (``ToolContext.zone``): with the cache
+cold, the tools that need the person's "today" read it in a transaction that their work then
+continues and commits, so the count is one either way.
 """
 
 from __future__ import annotations
@@ -35,14 +35,16 @@ class CountingDatabase(Database):
     begun = 0
 
     @asynccontextmanager
-    async def _transaction(self, begin: str, user_id: uuid.UUID) -> AsyncIterator[UserTx]:
-        self.begun += 1
-        async with super()._transaction(begin, user_id) as tx:
+    async def _transaction(self, begin: str, user_id: uuid.UUID, **handover: Any) -> AsyncIterator[UserTx]:
+        if handover.get("taken_over") is None:  # a transaction handed over is continued, not begun
+            self.begun += 1
+        async with super()._transaction(begin, user_id, **handover) as tx:
             yield tx
 
 
+@pytest.mark.parametrize("zone", ["cached", "not yet read"])
 async def test_every_tool_call_opens_exactly_one_transaction(
-    db: Database, new_user: NewUser, make_app: Callable[..., App]
+    zone: str, db: Database, new_user: NewUser, make_app: Callable[..., App]
 ) -> None:
     counting = CountingDatabase(db.pool)
     user = await new_user()
@@ -66,17 +68,26 @@ async def test_every_tool_call_opens_exactly_one_transaction(
         await client.call_tool("query_expenses", {})  # the person's zone, read once and cached
         counts: dict[str, list[int]] = {}
         for name, arguments in calls:
+            if zone != "cached":
+                app.zones.clear()
             before = counting.begun
             result = await client.call_tool(name, arguments)
             assert not result.is_error, (name, result.content)
             counts.setdefault(name, []).append(counting.begun - before)
         session = (await client.call_tool("get_context", {})).structured_content or {}
+        if zone != "cached":
+            app.zones.clear()
         before = counting.begun
         logged = await client.call_tool(
             "log_message", {"session_id": session["session_id"], "role": "user", "content": "hi"}
         )
         assert not logged.is_error, logged.content
         counts["log_message"] = [counting.begun - before]
+        if zone != "cached":
+            app.zones.clear()
+        before = counting.begun
+        await client.read_resource(f"pam://savings/{today:%Y-%m}")  # the guarantee needs today after the read
+        counts["pam://savings"] = [counting.begun - before]
 
     assert counts == {name: [1] * len(runs) for name, runs in counts.items()}
 
@@ -94,3 +105,19 @@ async def test_a_guardrail_warning_adds_only_the_transaction_that_logs_it(
         assert (result.structured_content or {})["decision"] != "allow"
         # The settings in one, the safety event (written after the rules ran, off the transaction) in one.
         assert counting.begun - before == 2
+
+
+async def test_a_zone_read_that_no_work_follows_gives_its_connection_back(
+    db: Database, new_user: NewUser, make_app: Callable[..., App]
+) -> None:
+    app = make_app(await new_user())
+    future = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    async with Client(build_server(app)) as client:
+        for _ in range(db.pool.get_max_size() + 1):  # one connection kept per call would run the pool dry
+            app.zones.clear()
+            refused = await client.call_tool(
+                "record_saving", {"amount": "1.00", "category": "fuel", "description": "x", "saved_on": future}
+            )
+            assert refused.is_error
+            assert "saved_on is in the future" in str(refused.content)
+    assert db.pool.get_idle_size() == db.pool.get_size()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -55,6 +56,11 @@ class Caller:
 
 
 class Store(Protocol):
+    def reading_zone_first(self, user: Caller) -> AbstractAsyncContextManager[None]:
+        """In this block, ``timezone(user)`` and the store call after it share one transaction
+        where the store can (it commits when that call ends, as it would alone)."""
+        ...
+
     async def insert_trip(self, user: Caller, trip: NewTrip) -> TripBrief: ...
     async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripDetail: ...
     async def recent_trips(self, user: Caller, limit: int) -> list[TripBrief]: ...

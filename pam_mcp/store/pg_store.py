@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from typing import Any
 
@@ -63,6 +64,10 @@ class PostgresStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def reading_zone_first(self, user: Caller) -> AbstractAsyncContextManager[None]:
+        """In this block, the time-zone read and the store call after it share one transaction."""
+        return self.db.handing_over(user.id)
 
     # -- trips --------------------------------------------------------------------------
     async def insert_trip(self, user: Caller, trip: NewTrip) -> TripBrief:
@@ -299,7 +304,8 @@ class PostgresStore:
 
     # -- profile, sessions, messages, calendar ----------------------------------------------
     async def timezone(self, user: Caller) -> str | None:
-        async with self.db.as_user(user.id) as tx:
+        # Handed over (inside reading_zone_first): the call that needed the zone continues this transaction.
+        async with self.db.as_user(user.id, hand_over=True) as tx:
             zone = await tx.fetchval("select timezone from public.profiles where id = $1", user.id)
         return None if zone is None else str(zone)
 

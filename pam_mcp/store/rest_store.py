@@ -25,7 +25,8 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -193,6 +194,11 @@ class RestStore:
         return await self._send(client.rpc(function, to_jsonable_python(args)).request)
 
     # -- trips --------------------------------------------------------------------------
+    @asynccontextmanager
+    async def reading_zone_first(self, user: Caller) -> AsyncIterator[None]:
+        """Nothing to share: each PostgREST request is its own transaction."""
+        yield
+
     async def insert_trip(self, user: Caller, trip: NewTrip) -> TripBrief:
         # Returns a brief: reading a route of up to 2 MB back would only be thrown away.
         client = await self._client(user)

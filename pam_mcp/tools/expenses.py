@@ -20,7 +20,17 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from pam_mcp.store.records import ExpenseGrouping, ExpenseGroupRow, ExpenseRecord, NewExpense
-from pam_mcp.tools.common import ClientRef, Input, Money, Output, ToolContext, first_of_month, invalid, next_month
+from pam_mcp.tools.common import (
+    ClientRef,
+    Input,
+    Money,
+    Output,
+    ToolContext,
+    first_of_month,
+    invalid,
+    next_month,
+    zone_and_work_in_one_transaction,
+)
 
 ExpenseCategory = Literal[
     "fuel", "food", "campground", "maintenance", "entertainment", "propane", "utilities", "shopping",
@@ -168,6 +178,7 @@ def decode_cursor(cursor: str, fingerprint: str) -> tuple[dt.date, uuid.UUID]:
     return after
 
 
+@zone_and_work_in_one_transaction
 async def log_expense(ctx: ToolContext, args: LogExpenseInput) -> LogExpenseResult:
     today = await ctx.today()
     spent_on = args.spent_on or today
@@ -196,6 +207,7 @@ async def log_expense(ctx: ToolContext, args: LogExpenseInput) -> LogExpenseResu
     )
 
 
+@zone_and_work_in_one_transaction
 async def query_expenses(ctx: ToolContext, args: QueryExpensesInput) -> QueryExpensesResult:
     start = args.start or first_of_month(await ctx.today())
     end = args.end or (next_month(first_of_month(start)) - dt.timedelta(days=1))
