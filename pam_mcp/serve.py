@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import logging
 import os
 import signal
@@ -83,7 +83,11 @@ def backend_options() -> dict[str, bool]:
     uvicorn picks httptools by itself when installed (``http="auto"``), and redis-py hiredis;
     the loop is anyio's to choose, since uvicorn runs inside the loop anyio.run made.
     """
-    return {"use_uvloop": importlib.util.find_spec("uvloop") is not None}
+    try:
+        importlib.import_module("uvloop")  # imported, not only found: a broken install falls back too
+    except ImportError:
+        return {"use_uvloop": False}
+    return {"use_uvloop": True}
 
 
 async def serve(settings: Settings, transport: Literal["stdio", "http"], host: str, port: int) -> None:
