@@ -217,7 +217,7 @@ async def query_expenses(ctx: ToolContext, args: QueryExpensesInput) -> QueryExp
         raise invalid(f"the range is longer than {MAX_RANGE_DAYS} days; query a shorter period")
     categories: list[str] | None = list(args.categories) if args.categories else None
 
-    want_items = args.include_items or args.cursor is not None
+    want_items = args.include_items or bool(args.cursor)
     fingerprint = _fingerprint(start, end, categories)
     after = decode_cursor(args.cursor, fingerprint) if args.cursor else None
     # One transaction: the groups, the budgets, when a budget needs them the category totals,
