@@ -11,6 +11,7 @@ limiter keys go under ``PAM_BENCH_KEY_PREFIX`` so the bench can delete them.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -18,15 +19,22 @@ import sys
 import anyio
 import uvicorn
 
+from bench.server_clock import ServerClock
 from pam_mcp.identity import SupabaseJwtVerifier
 from pam_mcp.runtime import open_runtime
-from pam_mcp.serve import make_app
+from pam_mcp.serve import backend_options, make_app
 from pam_mcp.server import build_server
 from pam_mcp.settings import load_settings
 from pam_mcp.tools.offload import SWITCH_INTERVAL_S
 
 
-def echo(text: str) -> str:
+async def echo(text: str) -> str:
+    """The yardstick: async like PAM's tools (a sync tool runs in a worker thread, about +0.45 ms)."""
+    return text
+
+
+def echo_sync(text: str) -> str:
+    """The old yardstick, for reference: the SDK runs a sync tool in a worker thread."""
     return text
 
 
@@ -37,7 +45,17 @@ async def main(port: int) -> None:
     async with open_runtime(settings) as runtime:
         app = make_app(runtime, key_prefix=os.environ.get("PAM_BENCH_KEY_PREFIX", "pam:rl"))
         server = build_server(app, verifier=verifier)
+        clock = ServerClock()
+        clock.install(server)
         server.add_tool(echo, name="echo")
+
+        async def server_times() -> str:
+            """Each tool's median time inside this server since the last call, as JSON (ms)."""
+            times = clock.take()
+            times.pop("server_times", None)
+            return json.dumps(times)
+
+        server.add_tool(server_times, name="server_times")
         if runtime.db is None:
             raise SystemExit("bench.echo_server measures the Postgres store: set DATABASE_URL")
         pool = runtime.db.pool
@@ -59,4 +77,4 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
-    anyio.run(main, parser.parse_args().port)
+    anyio.run(main, parser.parse_args().port, backend_options=backend_options())

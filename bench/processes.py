@@ -69,9 +69,16 @@ async def _stop(process: Process) -> None:
 
 @asynccontextmanager
 async def http_servers(
-    module: str, count: int, env: dict[str, str], log_dir: Path, *, start_timeout: float = 60
+    module: str,
+    count: int,
+    env: dict[str, str],
+    log_dir: Path,
+    *,
+    start_timeout: float = 60,
+    pids: list[int] | None = None,
 ) -> AsyncIterator[list[str]]:
-    """Run ``count`` processes of ``python -m <module> ... --port N``; yields their /mcp URLs."""
+    """Run ``count`` processes of ``python -m <module> ... --port N``; yields their /mcp URLs
+    (and puts their process ids in ``pids``, to read their CPU time)."""
     ports = [free_port() for _ in range(count)]
     args: Sequence[str] = ["serve", "--transport", "http", "--host", "127.0.0.1"] if module == "pam_mcp" else []
     processes: list[tuple[Process, Path]] = []
@@ -83,6 +90,8 @@ async def http_servers(
                     [sys.executable, "-m", module, *args, "--port", str(port)], env=env, stderr=stderr, cwd=REPO
                 )
             processes.append((process, log))
+            if pids is not None:
+                pids.append(process.pid)
         with anyio.fail_after(start_timeout):
             for port, (process, log) in zip(ports, processes, strict=True):
                 while not await _port_open(port):

@@ -29,14 +29,19 @@ def summarize(samples_s: Sequence[float]) -> Summary:
     return Summary(len(ordered), statistics.median(ordered) * 1000, ordered[rank] * 1000)
 
 
-async def interleaved(ops: dict[str, Op], rounds: int, warmup: int) -> dict[str, Summary]:
+async def interleaved(
+    ops: dict[str, Op], rounds: int, warmup: int, *, after_warmup: Op | None = None
+) -> dict[str, Summary]:
     """Run every op once per round, in turn (A, B, C, A, B, C, ...), so that noise from the
-    rest of the machine falls on all of them alike; the first ``warmup`` rounds are dropped.
-    The order rotates each round so no op always follows the same neighbour."""
+    rest of the machine falls on all of them alike; the first ``warmup`` rounds are dropped
+    (and ``after_warmup`` runs once they are done). The order rotates each round so no op
+    always follows the same neighbour."""
     names = list(ops)
     samples: dict[str, list[float]] = {name: [] for name in names}
     clock = time.perf_counter
     for i in range(warmup + rounds):
+        if i == warmup and after_warmup is not None:
+            await after_warmup()
         shift = i % len(names)
         for name in names[shift:] + names[:shift]:
             start = clock()

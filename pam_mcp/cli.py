@@ -94,11 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pam_mcp.doctor import doctor
 
             return anyio.run(doctor, settings, args.json)
-        from pam_mcp.serve import serve
+        from pam_mcp.serve import backend_options, serve
 
         transport: Literal["stdio", "http"] = getattr(args, "transport", "stdio")
         host, port = getattr(args, "host", "127.0.0.1"), getattr(args, "port", 8000)
-        anyio.run(serve, settings, transport, host, port, _announce)
+        anyio.run(serve, settings, transport, host, port, _announce, backend_options=backend_options())
         if transport == "stdio":
             _exit_now(0)
         return 0

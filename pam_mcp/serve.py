@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 import os
 import signal
@@ -98,6 +99,19 @@ def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
         return  # already stopping in order (stdin closed): let that finish rather than cut it short
     stop_all()
     os._exit(128 + signum)
+
+
+def backend_options() -> dict[str, bool]:
+    """anyio's event loop options: uvloop where it is installed (the `fast` extra), asyncio's own otherwise.
+
+    uvicorn picks httptools by itself when installed (``http="auto"``), and redis-py hiredis;
+    the loop is anyio's to choose, since uvicorn runs inside the loop anyio.run made.
+    """
+    try:
+        importlib.import_module("uvloop")  # imported, not only found: a broken install falls back too
+    except ImportError:
+        return {"use_uvloop": False}
+    return {"use_uvloop": True}
 
 
 async def serve(

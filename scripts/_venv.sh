@@ -3,7 +3,7 @@
 #   source scripts/_venv.sh serve    pam-mcp alone (what serving needs)
 #   source scripts/_venv.sh test     pam-mcp, the test tools and the benchmarks' libraries (mypy checks
 #                                    bench/ too); also the default with no argument
-#   source scripts/_venv.sh bench    pam-mcp and the benchmarks' comparison libraries
+#   source scripts/_venv.sh bench    pam-mcp, the benchmarks' comparison libraries and the `fast` extra
 # PYTHON picks the interpreter (default python3); PAM_VENV the directory (default .venv), so one
 # checkout can hold a venv per Python (CI: PAM_VENV=.venv312 PYTHON=python3.12). Sets $venv.
 PYTHON="${PYTHON:-python3}"
@@ -11,7 +11,7 @@ venv="${PAM_VENV:-.venv}"
 case "${1:-test}" in
   serve) _pam_extras="" ;;
   test) _pam_extras="[test,bench]" ;;
-  bench) _pam_extras="[bench]" ;;
+  bench) _pam_extras="[bench,fast]" ;;
   *) echo "scripts/_venv.sh: unknown purpose '$1' (serve, test or bench)" >&2; exit 2 ;;
 esac
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then

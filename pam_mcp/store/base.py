@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -55,6 +56,11 @@ class Caller:
 
 
 class Store(Protocol):
+    def reading_zone_first(self, user: Caller) -> AbstractAsyncContextManager[None]:
+        """In this block, ``timezone(user)`` and the store call after it share one transaction
+        where the store can (it commits when that call ends, as it would alone)."""
+        ...
+
     async def insert_trip(self, user: Caller, trip: NewTrip) -> TripBrief: ...
     async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripDetail: ...
     async def recent_trips(self, user: Caller, limit: int) -> list[TripBrief]: ...
@@ -66,14 +72,23 @@ class Store(Protocol):
         self, user: Caller, month: dt.date, *, event_limit: int
     ) -> tuple[Decimal, list[SavingEvent]]: ...
     async def insert_expense(self, user: Caller, expense: NewExpense) -> tuple[ExpenseRecord, bool]: ...
+    async def log_expense(
+        self, user: Caller, expense: NewExpense
+    ) -> tuple[ExpenseRecord, bool, ExpenseReport]: ...  # insert_expense + its month's report for its category
     async def expense_page(
         self, user: Caller, start: dt.date, end: dt.date, categories: Sequence[str] | None,
         after: tuple[dt.date, uuid.UUID] | None, limit: int,
     ) -> list[ExpenseRecord]: ...  # fmt: skip
     async def expense_report(
-        self, user: Caller, start: dt.date, end: dt.date, categories: Sequence[str] | None,
+        self,
+        user: Caller,
+        start: dt.date,
+        end: dt.date,
+        categories: Sequence[str] | None,
         group_by: ExpenseGrouping,
-    ) -> ExpenseReport: ...  # fmt: skip
+        *,
+        page: tuple[tuple[dt.date, uuid.UUID] | None, int] | None = None,
+    ) -> ExpenseReport: ...  # fmt: skip; page=(after, limit): also a page of items, as expense_page
     async def profile(self, user: Caller) -> ProfileRecord | None: ...
     async def timezone(self, user: Caller) -> str | None: ...
     async def session(self, user: Caller, session_id: uuid.UUID) -> SessionRecord: ...
@@ -87,6 +102,7 @@ class Store(Protocol):
     async def recent_messages(self, user: Caller, session_id: uuid.UUID, limit: int) -> list[MessageRecord]: ...
     async def upcoming_events(self, user: Caller, after: dt.datetime, limit: int) -> list[CalendarRecord]: ...
     async def safety_level(self, user: Caller) -> SafetyLevel: ...
+    async def guardrail_settings(self, user: Caller) -> tuple[SafetyLevel, str | None]: ...  # level, country
     async def set_safety_level(self, user: Caller, level: SafetyLevel) -> SafetyLevel: ...
     async def insert_safety_event(
         self, user: Caller, event_type: str, severity: str, details: dict[str, Any]

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +20,7 @@ import anyio.to_thread
 
 from pam_mcp.errors import NotFound
 from pam_mcp.store.base import Caller
-from pam_mcp.store.postgres import Database
+from pam_mcp.store.postgres import Database, UserTx
 from pam_mcp.store.records import (
     CalendarRecord,
     ContextSnapshot,
@@ -38,6 +39,7 @@ from pam_mcp.store.records import (
     TableInfo,
     TripBrief,
     TripDetail,
+    month_bounds,
 )
 from pam_mcp.store.supabase_functions import MAX_CONTEXT_BYTES, context_snapshot, merged_session, table_info
 
@@ -62,6 +64,10 @@ class PostgresStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def reading_zone_first(self, user: Caller) -> AbstractAsyncContextManager[None]:
+        """In this block, the time-zone read and the store call after it share one transaction."""
+        return self.db.handing_over(user.id)
 
     # -- trips --------------------------------------------------------------------------
     async def insert_trip(self, user: Caller, trip: NewTrip) -> TripBrief:
@@ -151,25 +157,38 @@ class PostgresStore:
     async def insert_expense(self, user: Caller, expense: NewExpense) -> tuple[ExpenseRecord, bool]:
         """Insert; with a client_ref seen before, return the earlier expense and ``True``."""
         async with self.db.as_user(user.id) as tx:
+            record, duplicate = await self._insert_expense(tx, user, expense)
+        user.saved(f"the expense {record.id}")
+        return record, duplicate
+
+    async def log_expense(self, user: Caller, expense: NewExpense) -> tuple[ExpenseRecord, bool, ExpenseReport]:
+        """Insert (as ``insert_expense``) and report its month for its category: one transaction."""
+        async with self.db.as_user(user.id) as tx:
+            record, duplicate = await self._insert_expense(tx, user, expense)
+            start, end = month_bounds(record.spent_on)
+            report = await self._report(tx, user, start, end, [record.category], "none")
+        user.saved(f"the expense {record.id}")
+        return record, duplicate, report
+
+    async def _insert_expense(self, tx: UserTx, user: Caller, expense: NewExpense) -> tuple[ExpenseRecord, bool]:
+        row = await tx.fetchrow(
+            f"insert into public.expenses (amount, category, description, spent_on, trip_id, client_ref)"
+            f" values ($1, $2, $3, $4, $5, $6) on conflict (user_id, client_ref) do nothing"
+            f" returning {_EXPENSE_COLUMNS}",
+            expense.amount,
+            expense.category,
+            expense.description,
+            expense.spent_on,
+            expense.trip_id,
+            expense.client_ref,
+        )
+        duplicate = row is None
+        if row is None:
             row = await tx.fetchrow(
-                f"insert into public.expenses (amount, category, description, spent_on, trip_id, client_ref)"
-                f" values ($1, $2, $3, $4, $5, $6) on conflict (user_id, client_ref) do nothing"
-                f" returning {_EXPENSE_COLUMNS}",
-                expense.amount,
-                expense.category,
-                expense.description,
-                expense.spent_on,
-                expense.trip_id,
+                f"select {_EXPENSE_COLUMNS} from public.expenses where user_id = $1 and client_ref = $2",
+                user.id,
                 expense.client_ref,
             )
-            duplicate = row is None
-            if row is None:
-                row = await tx.fetchrow(
-                    f"select {_EXPENSE_COLUMNS} from public.expenses where user_id = $1 and client_ref = $2",
-                    user.id,
-                    expense.client_ref,
-                )
-        user.saved("the expense" if row is None else f"the expense {row['id']}")
         return ExpenseRecord.model_validate(_dict(row)), duplicate
 
     async def expense_groups(
@@ -198,26 +217,44 @@ class PostgresStore:
         end: dt.date,
         categories: Sequence[str] | None,
         group_by: ExpenseGrouping,
+        *,
+        page: tuple[tuple[dt.date, uuid.UUID] | None, int] | None = None,
     ) -> ExpenseReport:
-        """The groups, the budgets and (when a budget needs them) the category totals: one statement."""
+        """The groups, the budgets and (when a budget needs them) the category totals: one statement;
+        with ``page`` (after, limit), a page of items too, in the same transaction."""
+        async with self.db.as_user(user.id) as tx:
+            report = await self._report(tx, user, start, end, categories, group_by)
+            if page is not None:
+                items = await self._page(tx, user, start, end, categories, *page)
+                report = report.model_copy(update={"items": items})
+        return report
+
+    async def _report(
+        self,
+        tx: UserTx,
+        user: Caller,
+        start: dt.date,
+        end: dt.date,
+        categories: Sequence[str] | None,
+        group_by: ExpenseGrouping,
+    ) -> ExpenseReport:
         # Part 2 runs only when the groups are not already by category and some budget covers a
         # category asked for; the planner checks that once, before calling the function.
-        async with self.db.as_user(user.id) as tx:
-            rows = await tx.fetch(
-                "select 0 as part, g.key, g.total, g.count from public.expense_summary($1, $2, $3, $4) as g"
-                " union all"
-                " select 1, b.category, b.monthly_limit, null from public.budgets as b where b.user_id = $5"
-                " union all"
-                " select 2, c.key, c.total, c.count from public.expense_summary($1, $2, $3, 'category') as c"
-                " where $4 <> 'category' and exists (select 1 from public.budgets as b where b.user_id = $5"
-                " and ($3::text[] is null or b.category = any ($3::text[])))"
-                " order by part, key",
-                start,
-                end,
-                list(categories) if categories else None,
-                group_by,
-                user.id,
-            )
+        rows = await tx.fetch(
+            "select 0 as part, g.key, g.total, g.count from public.expense_summary($1, $2, $3, $4) as g"
+            " union all"
+            " select 1, b.category, b.monthly_limit, null from public.budgets as b where b.user_id = $5"
+            " union all"
+            " select 2, c.key, c.total, c.count from public.expense_summary($1, $2, $3, 'category') as c"
+            " where $4 <> 'category' and exists (select 1 from public.budgets as b where b.user_id = $5"
+            " and ($3::text[] is null or b.category = any ($3::text[])))"
+            " order by part, key",
+            start,
+            end,
+            list(categories) if categories else None,
+            group_by,
+            user.id,
+        )
         wanted = [r for r in rows if r["part"] == 0 and (r["count"] or group_by == "none")]
         groups = [ExpenseGroupRow.model_validate(_dict(r)) for r in wanted]
         by_category = [ExpenseGroupRow.model_validate(_dict(r)) for r in rows if r["part"] == 2 and r["count"]]
@@ -238,24 +275,37 @@ class PostgresStore:
     ) -> list[ExpenseRecord]:
         """Newest first; ``after`` is the (spent_on, id) of the last item of the previous page."""
         async with self.db.as_user(user.id) as tx:
-            rows = await tx.fetch(
-                f"select {_EXPENSE_COLUMNS} from public.expenses where user_id = $1"
-                " and spent_on between $2 and $3 and ($4::text[] is null or category = any($4))"
-                " and ($5::date is null or (spent_on, id) < ($5, $6::uuid))"
-                " order by spent_on desc, id desc limit $7",
-                user.id,
-                start,
-                end,
-                list(categories) if categories else None,
-                after[0] if after else None,
-                after[1] if after else None,
-                limit,
-            )
+            return await self._page(tx, user, start, end, categories, after, limit)
+
+    async def _page(
+        self,
+        tx: UserTx,
+        user: Caller,
+        start: dt.date,
+        end: dt.date,
+        categories: Sequence[str] | None,
+        after: tuple[dt.date, uuid.UUID] | None,
+        limit: int,
+    ) -> list[ExpenseRecord]:
+        rows = await tx.fetch(
+            f"select {_EXPENSE_COLUMNS} from public.expenses where user_id = $1"
+            " and spent_on between $2 and $3 and ($4::text[] is null or category = any($4))"
+            " and ($5::date is null or (spent_on, id) < ($5, $6::uuid))"
+            " order by spent_on desc, id desc limit $7",
+            user.id,
+            start,
+            end,
+            list(categories) if categories else None,
+            after[0] if after else None,
+            after[1] if after else None,
+            limit,
+        )
         return [ExpenseRecord.model_validate(_dict(r)) for r in rows]
 
     # -- profile, sessions, messages, calendar ----------------------------------------------
     async def timezone(self, user: Caller) -> str | None:
-        async with self.db.as_user(user.id) as tx:
+        # Handed over (inside reading_zone_first): the call that needed the zone continues this transaction.
+        async with self.db.as_user(user.id, hand_over=True) as tx:
             zone = await tx.fetchval("select timezone from public.profiles where id = $1", user.id)
         return None if zone is None else str(zone)
 
@@ -346,6 +396,17 @@ class PostgresStore:
                 "select safety_level::text from public.pam_guardrails_config where user_id = $1", user.id
             )
         return level or "medium"
+
+    async def guardrail_settings(self, user: Caller) -> tuple[SafetyLevel, str | None]:
+        """The safety level and the profile's country code: one statement."""
+        async with self.db.as_user(user.id) as tx:
+            row = await tx.fetchrow(
+                "select (select safety_level::text from public.pam_guardrails_config where user_id = $1) as level,"
+                " (select country_code from public.profiles where id = $1) as country",
+                user.id,
+            )
+        assert row is not None  # a select without from returns its one row
+        return row["level"] or "medium", row["country"]
 
     async def set_safety_level(self, user: Caller, level: SafetyLevel) -> SafetyLevel:
         async with self.db.as_user(user.id) as tx:

@@ -16,6 +16,8 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +28,13 @@ from pam_mcp.store.translate import translate
 
 Record = asyncpg.Record
 ACQUIRE_TIMEOUT_SECONDS = 10
+# Warm connections: a statement's first run on a new connection is about 5x slower (it is
+# parsed, planned and prepared there), so the pool opens this many at start and keeps them.
+WARM_CONNECTIONS = 4
+# asyncpg closes a connection idle this long (its default is 300 s, which made a quiet
+# server pay the cold start again every few minutes); 30 minutes still lets a pooler or a
+# restarted server's dead connections go.
+IDLE_CONNECTION_SECONDS = 1800.0
 
 
 async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
@@ -56,7 +65,9 @@ class UserTx:
     """One open transaction acting as one user. Driver errors leave it as PamErrors."""
 
     def __init__(
-        self, conn: asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any], user_id: uuid.UUID
+        self,
+        conn: asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any],
+        user_id: uuid.UUID,
     ) -> None:
         self._conn = conn
         self.user_id = user_id
@@ -92,6 +103,18 @@ class UserTx:
             raise translate(exc) from None
 
 
+@dataclass
+class _Handover:
+    """Inside ``Database.handing_over``: a transaction left open for the next ``as_user`` to finish."""
+
+    db: Database
+    user_id: uuid.UUID
+    conn: asyncpg.pool.PoolConnectionProxy[Any] | None = None
+
+
+_handover: ContextVar[_Handover | None] = ContextVar("pam_handover", default=None)
+
+
 class Database:
     """A pool of connections to one PostgreSQL database."""
 
@@ -99,12 +122,13 @@ class Database:
         self._pool = pool
 
     @classmethod
-    async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> Database:
+    async def connect(cls, dsn: str, *, min_size: int | None = None, max_size: int = 10) -> Database:
         try:
             pool = await asyncpg.create_pool(
                 dsn,
-                min_size=min_size,
+                min_size=min(WARM_CONNECTIONS, max_size) if min_size is None else min_size,
                 max_size=max_size,
+                max_inactive_connection_lifetime=IDLE_CONNECTION_SECONDS,
                 reset=_keep_session,
                 init=_init_connection,
                 command_timeout=30,
@@ -140,11 +164,22 @@ class Database:
             translate(exc)
 
     @asynccontextmanager
-    async def _transaction(self, begin: str, user_id: uuid.UUID) -> AsyncIterator[UserTx]:
-        conn = await self._acquire()
+    async def _transaction(
+        self,
+        begin: str,
+        user_id: uuid.UUID,
+        *,
+        taken_over: asyncpg.pool.PoolConnectionProxy[Any] | None = None,
+        hand_over: _Handover | None = None,
+    ) -> AsyncIterator[UserTx]:
+        """BEGIN (or continue ``taken_over``, already begun), yield, COMMIT; or, with
+        ``hand_over``, leave it open for the next ``as_user`` to continue and commit."""
+        conn = taken_over or await self._acquire()
+        release = True
         try:
             try:
-                await conn.execute(begin)
+                if taken_over is None:
+                    await conn.execute(begin)
             except Exception as exc:
                 # BEGIN may have run before set_config failed: end it here, not in the pool.
                 with contextlib.suppress(Exception):
@@ -162,6 +197,9 @@ class Database:
                     with contextlib.suppress(Exception):
                         conn.terminate()
                 raise
+            if hand_over is not None:
+                hand_over.conn, release = conn, False  # the next as_user commits (or handing_over ends) it
+                return
             try:
                 await conn.execute("COMMIT")
             except Exception as exc:
@@ -169,19 +207,55 @@ class Database:
                 # COMMIT was sent and no answer came: the server may have committed.
                 raise (OutcomeUnknown() if isinstance(error, DatabaseUnavailable) else error) from None
         finally:
-            await self._release(conn)
+            if release:
+                await self._release(conn)
 
-    def as_user(self, user_id: uuid.UUID) -> AbstractAsyncContextManager[UserTx]:
-        """One transaction as ``user_id`` under RLS: committed on success, rolled back on error."""
+    def as_user(self, user_id: uuid.UUID, *, hand_over: bool = False) -> AbstractAsyncContextManager[UserTx]:
+        """One transaction as ``user_id`` under RLS: committed on success, rolled back on error.
+
+        Inside ``handing_over(user_id)``: ``hand_over=True`` leaves the transaction open, and the
+        next ``as_user(user_id)`` continues it (no second BEGIN) and commits it as its own.
+        """
         # The claims are built from a parsed UUID, never from text a caller supplied, so
         # embedding them lets BEGIN and both set_config calls travel in one round trip.
         user_id = uuid.UUID(str(user_id))
+        handover = _handover.get()
+        if handover is None or handover.db is not self or handover.user_id != user_id:
+            handover = None
+        elif handover.conn is not None:
+            taken, handover.conn = handover.conn, None
+            return self._transaction("", user_id, taken_over=taken)
         claims = claims_for(user_id).replace("'", "''")
         begin = (
             "BEGIN; SELECT set_config('role', 'authenticated', true), "
             f"set_config('request.jwt.claims', '{claims}', true)"
         )
-        return self._transaction(begin, user_id)
+        return self._transaction(begin, user_id, hand_over=handover if hand_over else None)
+
+    @asynccontextmanager
+    async def handing_over(self, user_id: uuid.UUID) -> AsyncIterator[None]:
+        """In this block (this task), a transaction opened with ``as_user(hand_over=True)`` is
+        continued by the next ``as_user`` for the same user: one BEGIN and COMMIT for both.
+
+        For a call whose work depends on a small read before it (the person's time zone,
+        then the date, then the write): the work commits exactly when it would alone. A
+        transaction still open when the block ends (nothing came after the read) is rolled back.
+        """
+        handover = _Handover(self, uuid.UUID(str(user_id)))
+        token = _handover.set(handover)
+        try:
+            yield
+        finally:
+            _handover.reset(token)
+            if handover.conn is not None:
+                conn, handover.conn = handover.conn, None
+                try:
+                    await conn.execute("ROLLBACK")
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        conn.terminate()
+                finally:
+                    await self._release(conn)
 
     def as_owner(self) -> AbstractAsyncContextManager[UserTx]:
         """A transaction as the login role (the schema owner): migrations and admin work only.

@@ -25,7 +25,8 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -64,6 +65,7 @@ from pam_mcp.store.records import (
     TableInfo,
     TripBrief,
     TripDetail,
+    month_bounds,
 )
 from pam_mcp.store.supabase_functions import (
     MAX_CONTEXT_BYTES,
@@ -192,6 +194,11 @@ class RestStore:
         return await self._send(client.rpc(function, to_jsonable_python(args)).request)
 
     # -- trips --------------------------------------------------------------------------
+    @asynccontextmanager
+    async def reading_zone_first(self, user: Caller) -> AsyncIterator[None]:
+        """Nothing to share: each PostgREST request is its own transaction."""
+        yield
+
     async def insert_trip(self, user: Caller, trip: NewTrip) -> TripBrief:
         # Returns a brief: reading a route of up to 2 MB back would only be thrown away.
         client = await self._client(user)
@@ -286,6 +293,12 @@ class RestStore:
         )
         return ExpenseRecord.model_validate(earlier[0]), True
 
+    async def log_expense(self, user: Caller, expense: NewExpense) -> tuple[ExpenseRecord, bool, ExpenseReport]:
+        """Insert, then report its month for its category (PostgREST has no multi-request transaction)."""
+        record, duplicate = await self.insert_expense(user, expense)
+        start, end = month_bounds(record.spent_on)
+        return record, duplicate, await self.expense_report(user, start, end, [record.category], "none")
+
     async def expense_groups(
         self,
         user: Caller,
@@ -313,8 +326,24 @@ class RestStore:
         end: dt.date,
         categories: Sequence[str] | None,
         group_by: ExpenseGrouping,
+        *,
+        page: tuple[tuple[dt.date, uuid.UUID] | None, int] | None = None,
     ) -> ExpenseReport:
-        """The groups and the budgets as two requests in flight together; category totals only when needed."""
+        """The groups and the budgets as two requests in flight together; category totals only when needed.
+
+        With ``page`` (after, limit), the page of items is a third request in flight with them.
+        """
+        if page is not None:
+            report, items = await asyncio.gather(
+                self.expense_report(user, start, end, categories, group_by),
+                self.expense_page(user, start, end, categories, *page),
+                return_exceptions=True,
+            )
+            if isinstance(report, BaseException):
+                raise report
+            if isinstance(items, BaseException):
+                raise items
+            return report.model_copy(update={"items": items})
         # Both outcomes are collected before either error is raised: no request is left unawaited.
         groups, budgets = await asyncio.gather(
             self.expense_groups(user, start, end, categories, group_by), self.budgets(user), return_exceptions=True
@@ -458,6 +487,15 @@ class RestStore:
         )
         level: SafetyLevel = rows[0]["safety_level"] if rows else "medium"
         return level
+
+    async def guardrail_settings(self, user: Caller) -> tuple[SafetyLevel, str | None]:
+        """The safety level and the profile's country code, two requests in flight together."""
+        level, profile = await asyncio.gather(self.safety_level(user), self.profile(user), return_exceptions=True)
+        if isinstance(level, BaseException):
+            raise level
+        if isinstance(profile, BaseException):
+            raise profile
+        return level, profile.country_code if profile else None
 
     async def set_safety_level(self, user: Caller, level: SafetyLevel) -> SafetyLevel:
         previous: SafetyLevel | None = await self._rpc(user, "set_safety_level", {"p_level": level})

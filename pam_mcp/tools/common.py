@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +20,8 @@ from pam_mcp.errors import InvalidInput
 from pam_mcp.store.base import Caller, Store
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def utc_now() -> dt.datetime:
@@ -78,6 +81,10 @@ class ToolContext:
     now: Callable[[], dt.datetime] = field(default=utc_now)
     zones: ZoneCache = field(default_factory=dict)
 
+    def zone_cached(self) -> bool:
+        cached = self.zones.get(self.user.id)
+        return cached is not None and cached[1] > time.monotonic()
+
     async def zone(self) -> ZoneInfo:
         """The user's time zone (their profile's), so "today" and "this month" are theirs."""
         clock = time.monotonic()
@@ -93,6 +100,22 @@ class ToolContext:
     async def today(self) -> dt.date:
         """Today where the user is: an Australian's morning is still yesterday in UTC."""
         return self.now().astimezone(await self.zone()).date()
+
+
+def zone_and_work_in_one_transaction(
+    tool: Callable[Concatenate[ToolContext, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[ToolContext, P], Coroutine[Any, Any, R]]:
+    """For a tool that needs the person's "today" before its one store call: when their zone is
+    not cached, reading it and that call share one transaction (on the Postgres store)."""
+
+    @functools.wraps(tool)
+    async def call(ctx: ToolContext, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        if ctx.zone_cached():
+            return await tool(ctx, *args, **kwargs)
+        async with ctx.store.reading_zone_first(ctx.user):
+            return await tool(ctx, *args, **kwargs)
+
+    return call
 
 
 class Output(BaseModel):

@@ -17,7 +17,15 @@ from pydantic import BeforeValidator, Field, JsonValue, StringConstraints, WithJ
 from pydantic_core import PydanticCustomError
 
 from pam_mcp.store.records import ProfileRecord
-from pam_mcp.tools.common import Input, Output, ToolContext, first_of_month, invalid, next_month
+from pam_mcp.tools.common import (
+    Input,
+    Output,
+    ToolContext,
+    first_of_month,
+    invalid,
+    next_month,
+    zone_and_work_in_one_transaction,
+)
 from pam_mcp.tools.expenses import BudgetLine, budget_lines, totals
 from pam_mcp.tools.guardrail_rules import SafetyLevel
 from pam_mcp.tools.guardrails import redact
@@ -161,6 +169,7 @@ def _fit(result: ContextResult) -> ContextResult:
     return result
 
 
+@zone_and_work_in_one_transaction
 async def get_context(ctx: ToolContext, args: GetContextInput) -> ContextResult:
     today = await ctx.today()
     month = first_of_month(today)

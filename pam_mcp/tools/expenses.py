@@ -20,7 +20,17 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from pam_mcp.store.records import ExpenseGrouping, ExpenseGroupRow, ExpenseRecord, NewExpense
-from pam_mcp.tools.common import ClientRef, Input, Money, Output, ToolContext, first_of_month, invalid, next_month
+from pam_mcp.tools.common import (
+    ClientRef,
+    Input,
+    Money,
+    Output,
+    ToolContext,
+    first_of_month,
+    invalid,
+    next_month,
+    zone_and_work_in_one_transaction,
+)
 
 ExpenseCategory = Literal[
     "fuel", "food", "campground", "maintenance", "entertainment", "propane", "utilities", "shopping",
@@ -168,12 +178,14 @@ def decode_cursor(cursor: str, fingerprint: str) -> tuple[dt.date, uuid.UUID]:
     return after
 
 
+@zone_and_work_in_one_transaction
 async def log_expense(ctx: ToolContext, args: LogExpenseInput) -> LogExpenseResult:
     today = await ctx.today()
     spent_on = args.spent_on or today
     if spent_on > today + dt.timedelta(days=1):
         raise invalid("spent_on is in the future; log expenses when they happen")
-    record, duplicate = await ctx.store.insert_expense(
+    # The expense and its month's total for its category: one transaction.
+    record, duplicate, report = await ctx.store.log_expense(
         ctx.user,
         NewExpense(
             amount=args.amount,
@@ -184,9 +196,6 @@ async def log_expense(ctx: ToolContext, args: LogExpenseInput) -> LogExpenseResu
             client_ref=args.client_ref,
         ),
     )
-    month = first_of_month(record.spent_on)
-    month_end = next_month(month) - dt.timedelta(days=1)
-    report = await ctx.store.expense_report(ctx.user, month, month_end, [record.category], "none")
     spent = report.groups[0].total if report.groups else record.amount
     budget = report.budgets.get(record.category)
     return LogExpenseResult(
@@ -198,6 +207,7 @@ async def log_expense(ctx: ToolContext, args: LogExpenseInput) -> LogExpenseResu
     )
 
 
+@zone_and_work_in_one_transaction
 async def query_expenses(ctx: ToolContext, args: QueryExpensesInput) -> QueryExpensesResult:
     start = args.start or first_of_month(await ctx.today())
     end = args.end or (next_month(first_of_month(start)) - dt.timedelta(days=1))
@@ -207,8 +217,13 @@ async def query_expenses(ctx: ToolContext, args: QueryExpensesInput) -> QueryExp
         raise invalid(f"the range is longer than {MAX_RANGE_DAYS} days; query a shorter period")
     categories: list[str] | None = list(args.categories) if args.categories else None
 
-    # One transaction: the groups, the budgets and, when a budget needs them, the category totals.
-    report = await ctx.store.expense_report(ctx.user, start, end, categories, args.group_by)
+    want_items = args.include_items or bool(args.cursor)
+    fingerprint = _fingerprint(start, end, categories)
+    after = decode_cursor(args.cursor, fingerprint) if args.cursor else None
+    # One transaction: the groups, the budgets, when a budget needs them the category totals,
+    # and when asked for a page of items.
+    page = (after, args.limit + 1) if want_items else None
+    report = await ctx.store.expense_report(ctx.user, start, end, categories, args.group_by, page=page)
     groups = report.groups
     total, count = totals(groups)
     budgets = report.budgets
@@ -224,10 +239,9 @@ async def query_expenses(ctx: ToolContext, args: QueryExpensesInput) -> QueryExp
         groups=[ExpenseGroup(key=g.key, total=g.total, count=g.count) for g in groups],
         budgets=lines,
     )
-    if args.include_items or args.cursor:
-        fingerprint = _fingerprint(start, end, categories)
-        after = decode_cursor(args.cursor, fingerprint) if args.cursor else None
-        page = await ctx.store.expense_page(ctx.user, start, end, categories, after, args.limit + 1)
-        result.items = [_item(e) for e in page[: args.limit]]
-        result.next_cursor = encode_cursor(page[args.limit - 1], fingerprint) if len(page) > args.limit else None
+    if report.items is not None:
+        page_items = report.items
+        result.items = [_item(e) for e in page_items[: args.limit]]
+        more = len(page_items) > args.limit
+        result.next_cursor = encode_cursor(page_items[args.limit - 1], fingerprint) if more else None
     return result

@@ -62,9 +62,7 @@ class SetGuardrailsResult(Output):
 
 
 async def check_guardrails(ctx: ToolContext, args: CheckGuardrailsInput) -> CheckGuardrailsResult:
-    level = await ctx.store.safety_level(ctx.user)
-    profile = await ctx.store.profile(ctx.user)
-    country = profile.country_code if profile else None
+    level, country = await ctx.store.guardrail_settings(ctx.user)  # one transaction
     result = await run_cpu(
         len(args.text),
         partial(

@@ -13,7 +13,17 @@ from typing import Literal
 
 from pydantic import Field
 
-from pam_mcp.tools.common import ClientRef, Input, Money, Output, ToolContext, first_of_month, invalid, next_month
+from pam_mcp.tools.common import (
+    ClientRef,
+    Input,
+    Money,
+    Output,
+    ToolContext,
+    first_of_month,
+    invalid,
+    next_month,
+    zone_and_work_in_one_transaction,
+)
 
 SavingCategory = Literal["fuel", "campground", "food", "route", "maintenance", "other"]
 
@@ -85,6 +95,7 @@ def guarantee_status(month: dt.date, total: Decimal, price: Decimal, today: dt.d
     )
 
 
+@zone_and_work_in_one_transaction
 async def record_saving(ctx: ToolContext, args: RecordSavingInput) -> RecordSavingResult:
     today = await ctx.today()
     saved_on = args.saved_on or today
@@ -101,11 +112,13 @@ async def record_saving(ctx: ToolContext, args: RecordSavingInput) -> RecordSavi
     )
 
 
+@zone_and_work_in_one_transaction
 async def month_savings(ctx: ToolContext, month: dt.date, limit: int = 100) -> MonthSavings:
     month = first_of_month(month)
+    today = await ctx.today()  # first: a zone read hands its transaction to the read below
     total, events = await ctx.store.month_savings(ctx.user, month, event_limit=limit + 1)
     return MonthSavings(
-        guarantee=guarantee_status(month, total, ctx.subscription_price, await ctx.today()),
+        guarantee=guarantee_status(month, total, ctx.subscription_price, today),
         savings=[
             SavingItem(
                 saving_id=e.id, amount=e.amount, category=e.category, description=e.description, saved_on=e.saved_on
