@@ -47,6 +47,22 @@ async def gone(pid: int, seconds: float = 10) -> bool:
         os.close(fd)
 
 
+async def in_append_only_file(url: str) -> None:
+    """Returns once everything written so far is fsynced to the server's append-only file.
+
+    WAITAOF waits for this connection's writes; the file is one ordered stream, so a marker
+    written after the calls being there means the calls are there too."""
+    client = redis_client(url)
+    try:
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.set("pamtest:embedded:marker", "1")
+            pipe.execute_command("WAITAOF", 1, 0, 10_000)  # at most 10 s
+            _, (local, _replicas) = await pipe.execute()
+        assert local == 1, "the append-only file did not catch up within 10 s"
+    finally:
+        await client.aclose()
+
+
 def abandon(server: EmbeddedRedis) -> None:
     """What the kernel does for a pam-mcp that is killed: its lock goes, and no stop runs."""
     embedded._running.remove(server)
@@ -117,9 +133,11 @@ async def test_a_server_killed_outright_leaves_nothing_that_stops_the_next_start
     """SIGKILL leaves the socket file and the pid file behind; the append-only file keeps the calls."""
     killed = await start(tmp_path)
     pid = server_pid(tmp_path)
-    # Acknowledged writes are in the append-only file (the OS's page cache) before the reply
-    # leaves the server; appendfsync's second only matters if the machine itself goes down.
     await spend(killed.url, 2)
+    # The server writes its append-only file within about a second of a call (appendfsync
+    # everysec; a write may wait while an earlier fsync runs): what a SIGKILL keeps is what is
+    # written by then, "all but the last second". Kill it once the calls are in the file.
+    await in_append_only_file(killed.url)
     os.kill(pid, signal.SIGKILL)
     assert await gone(pid)
     abandon(killed)
