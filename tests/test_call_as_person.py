@@ -23,6 +23,7 @@ import pytest
 
 from pam_mcp.errors import Conflict, DatabaseUnavailable, Forbidden, InvalidInput, NotFound, OutcomeUnknown, PamError
 from pam_mcp.migrate import migrate
+from pam_mcp.store import postgres
 from pam_mcp.store.postgres import Database
 from tests.conftest import NewUser, run_blocking
 
@@ -311,6 +312,43 @@ async def test_a_call_is_one_round_trip_where_as_user_takes_three(
                 await db.call_as(person, "context_snapshot", snapshot_args(), writes=False)
             counts[way] = relay.ready - before
     assert counts == {"call_as": 1, "as_user": 3, "call_as, another function": 1}
+
+
+async def test_behind_a_transaction_pooler_a_call_is_still_one_round_trip(database_url: str, new_user: NewUser) -> None:
+    # Port 6543 (Supabase's pooler in transaction mode): the store keeps no prepared statements
+    # there (statement_cache_size=0). call_as is still one statement, one implicit transaction and
+    # one round trip, where as_user holds a transaction open across three.
+    parts = urlsplit(database_url)
+    relay = Relay(parts.hostname or "127.0.0.1", parts.port or 5432)
+    port = await relay.start()
+    user = f"{parts.username}@" if parts.username else ""
+    dsn = urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{port}", query="sslmode=disable"))
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=1,
+        max_size=1,
+        statement_cache_size=0,
+        init=postgres._init_connection,
+        reset=postgres._keep_session,
+    )
+    db = Database(pool)
+    person = await new_user()
+    try:
+        with anyio.fail_after(30):
+            counts = {}
+            for way in ("call_as", "as_user"):
+                before = relay.ready
+                if way == "call_as":
+                    await db.call_as(person, "record_saving", saving())
+                else:
+                    async with db.as_user(person) as tx:
+                        await tx.fetchrow("select * from public.record_saving($1, $2, $3, $4)", *saving().values())
+                counts[way] = relay.ready - before
+    finally:
+        with anyio.fail_after(10):
+            await pool.close()
+            await relay.close()
+    assert counts == {"call_as": 1, "as_user": 3}
 
 
 async def test_a_connection_lost_after_the_call_was_sent_is_an_unknown_outcome_not_nothing_saved(
