@@ -281,10 +281,12 @@ class Database:
 
         The result is the function's value as JSON (a set-returning function's rows as a list of
         objects), numbers as ``int`` or ``Decimal``. Only a function in schema ``public`` that role
-        ``authenticated`` may execute, is not SECURITY DEFINER and has no overload is called (the
-        database checks). Errors leave as PamErrors, exactly as from ``as_user``. The statement is
-        its own transaction, so when the connection breaks after it was sent, the change may have
-        committed: ``OutcomeUnknown`` unless ``writes=False`` says the function changes nothing.
+        ``authenticated`` may execute, that is not SECURITY DEFINER, has no overload and is owned
+        by the migrations' role is called (the database checks). Errors leave as PamErrors,
+        exactly as from ``as_user``. The statement is its own transaction, so when the connection
+        breaks after it was sent, the change may have committed: ``OutcomeUnknown`` unless
+        ``writes=False`` says the function changes nothing. It neither joins nor ends a
+        transaction left open by ``as_user(hand_over=True)``.
         """
         payload = call_arguments(function, args or {})
         user_id = uuid.UUID(str(user_id))
