@@ -15,10 +15,10 @@ from typing import Any
 
 import anyio
 
-from bench import limiter, overhead, report, scale, stall, start, throughput
+from bench import limiter, overhead, report, round_trip, scale, stall, start, throughput
 from bench.env import RUN_ID, note, open_bench, scratch_dir
 
-SECTIONS = ["overhead", "limiter", "scale", "throughput", "start", "stall"]
+SECTIONS = ["overhead", "limiter", "scale", "throughput", "start", "stall", "round_trip"]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -41,6 +41,8 @@ async def _run(sections: list[str], quick: bool, tmp: Path) -> dict[str, Any]:
                 results[section] = await start.run(bench)
             elif section == "stall":
                 results[section] = await stall.run(bench)
+            elif section == "round_trip":
+                results[section] = await round_trip.run(bench)
             results[section]["seconds"] = round(time.perf_counter() - began, 1)
         results["servers"] = "embedded" if bench.embedded else "configured (PAM_BENCH_DATABASE_URL/PAM_BENCH_REDIS_URL)"
     return results

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench import round_trip
 from bench.overhead import TOOLS
 
 OVERHEAD_TARGET = 1.5  # what a PAM call adds over echo inside the server, in floors
@@ -174,6 +175,8 @@ def verdicts(r: dict[str, Any]) -> list[dict[str, Any]]:
             "ratio": round(worst["b_worst_ping_ms"] / TARGET_STALL_MS, 3),
             "met": worst["b_worst_ping_ms"] < TARGET_STALL_MS,
         })  # fmt: skip
+    if "round_trip" in r:
+        rows += round_trip.verdicts(r["round_trip"])
     return rows
 
 
@@ -342,6 +345,8 @@ def render(r: dict[str, Any]) -> str:
             ],
         )  # fmt: skip
         out += ["", f"B's median ping with A idle: {st['idle_ping_median_ms']:.2f} ms."]
+    if "round_trip" in r:
+        out += round_trip.render(r["round_trip"])
     return "\n".join(out)
 
 

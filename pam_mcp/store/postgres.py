@@ -1,4 +1,4 @@
-"""PostgreSQL connections, and the one way to act for a user: ``Database.as_user``.
+"""PostgreSQL connections, and the two ways to act for a user: ``Database.as_user`` and ``Database.call_as``.
 
 Every read or write on a person's behalf runs in one transaction in which, exactly as
 PostgREST does behind Supabase's API, the role is ``authenticated`` and
@@ -7,17 +7,27 @@ PostgREST does behind Supabase's API, the role is ``authenticated`` and
 touch. Nothing is set at session level, so a pooled connection carries nothing from
 one borrower to the next (asyncpg's own reset runs ``RESET ALL``, which would not undo a
 session ``SET ROLE`` anyway).
+
+``as_user`` is an open transaction (BEGIN with the claims, the statements, COMMIT: three round
+trips at least). ``call_as`` runs one operation, ``public.<function>(named args)``, in ONE
+round trip: a single statement, its own transaction, that calls
+``pam_internal.call_as`` (migrations/20261201000500_call_as_person.sql), which sets the
+same two settings transaction-locally and then calls the operation as ``authenticated``.
+Its security review is docs/security-call-as-person.md.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +45,16 @@ WARM_CONNECTIONS = 4
 # server pay the cold start again every few minutes); 30 minutes still lets a pooler or a
 # restarted server's dead connections go.
 IDLE_CONNECTION_SECONDS = 1800.0
+
+# One statement text for every operation, so asyncpg prepares it once per connection and each
+# call is Bind/Execute/Sync: one round trip. The arguments travel as JSON text (cast here, so
+# the jsonb codec does not encode the text a second time); the answer comes back as text so
+# money keeps its digits (json.loads with parse_float=Decimal below).
+_CALL_AS = "select pam_internal.call_as($1::uuid, $2::text, $3::text::jsonb)::text"
+# What a function or argument name may look like. The database resolves both against the
+# catalog and never splices them into SQL unquoted; refusing anything else here fails a
+# programming error before it costs a round trip.
+_SQL_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
@@ -54,6 +74,28 @@ async def _keep_session(_conn: asyncpg.Connection[Any]) -> None:
 def claims_for(user_id: uuid.UUID) -> str:
     """The JWT claims a Supabase access token for this user carries, as RLS reads them."""
     return json.dumps({"sub": str(user_id), "role": "authenticated", "aud": "authenticated"})
+
+
+def _json_value(value: Any) -> Any:
+    """JSON for what asyncpg would have encoded itself: exact decimals, dates, times, ids."""
+    if isinstance(value, Decimal):
+        return str(value)  # as text: PostgreSQL reads it into numeric digit for digit
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC).isoformat()  # naive means UTC, as asyncpg encodes it
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"call_as: cannot pass a {type(value).__name__} as an argument")
+
+
+def call_arguments(function: str, args: dict[str, Any]) -> str:
+    """The named arguments of ``public.<function>`` as one JSON object; refuses names that are not
+    plain lower-case SQL identifiers (the database would refuse them too)."""
+    for name in (function, *args):
+        if not _SQL_NAME.fullmatch(name):
+            raise ValueError(f"call_as: {name!r} is not a function or argument name")
+    return json.dumps(args, default=_json_value, separators=(",", ":"))
 
 
 def _transaction_pooler(dsn: str) -> bool:
@@ -231,6 +273,40 @@ class Database:
             f"set_config('request.jwt.claims', '{claims}', true)"
         )
         return self._transaction(begin, user_id, hand_over=handover if hand_over else None)
+
+    async def call_as(
+        self, user_id: uuid.UUID, function: str, args: dict[str, Any] | None = None, *, writes: bool = True
+    ) -> Any:
+        """``public.<function>(**args)`` as ``user_id`` under RLS, in one round trip and one transaction.
+
+        The result is the function's value as JSON (a set-returning function's rows as a list of
+        objects), numbers as ``int`` or ``Decimal``. Only a function in schema ``public`` that role
+        ``authenticated`` may execute, that is not SECURITY DEFINER, has no overload and is owned
+        by the migrations' role is called (the database checks). Errors leave as PamErrors,
+        exactly as from ``as_user``. The statement is its own transaction, so when the connection
+        breaks after it was sent, the change may have committed: ``OutcomeUnknown`` unless
+        ``writes=False`` says the function changes nothing. It neither joins nor ends a
+        transaction left open by ``as_user(hand_over=True)``.
+        """
+        payload = call_arguments(function, args or {})
+        user_id = uuid.UUID(str(user_id))
+        conn = await self._acquire()
+        try:
+            text = await conn.fetchval(_CALL_AS, user_id, function, payload)
+        except Exception as exc:
+            error = translate(exc)
+            # An error the statement raised (a rule, a cancel) rolled it back; a connection that
+            # broke or a server that shut down after the statement was sent leaves it unknown.
+            lost = isinstance(error, DatabaseUnavailable) and not isinstance(exc, asyncpg.QueryCanceledError)
+            raise (OutcomeUnknown() if writes and lost else error) from None
+        except BaseException:
+            # Cancelled mid-statement: the connection's state is unknown; never reuse it.
+            with contextlib.suppress(Exception):
+                conn.terminate()
+            raise
+        finally:
+            await self._release(conn)
+        return None if text is None else json.loads(text, parse_float=Decimal)
 
     @asynccontextmanager
     async def handing_over(self, user_id: uuid.UUID) -> AsyncIterator[None]:
