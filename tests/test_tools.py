@@ -15,7 +15,7 @@ from mcp import MCPError
 from mcp.client import Client
 
 from pam_mcp.ratelimit import RateLimiter, parse_rate
-from pam_mcp.server import App, build_server
+from pam_mcp.server import App, build_server, new_app
 from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
 from tests.conftest import NewUser
@@ -90,7 +90,7 @@ async def make_app(
         def make(user: uuid.UUID | None = None, *, rate: str = "1000/hour", **kwargs: Any) -> App:
             store = PostgresStore(db) if rest_fake is None or http is None else rest_store(rest_fake, http, user)
             limiter = RateLimiter(redis_client, key_prefix=redis_prefix)
-            return App(store=store, limiter=limiter, rate=parse_rate(rate), stdio_user=user, **kwargs)
+            return new_app(store=store, limiter=limiter, rate=parse_rate(rate), stdio_user=user, **kwargs)
 
         yield make
 
