@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 from mcp.client import Client
-from pam_mcp.tools.conversation import MAX_CONTEXT_CHARS, MAX_MESSAGE_CHARS
 
 from pam_mcp.errors import InvalidInput
 from pam_mcp.server import App, build_server
 from pam_mcp.store.postgres import Database
 from pam_mcp.tools import guardrail_rules, limits
+from pam_mcp.tools.conversation import MAX_CONTEXT_CHARS, MAX_MESSAGE_CHARS
 from tests.conftest import NewUser
 
 pytestmark = pytest.mark.anyio
