@@ -28,8 +28,9 @@ DEFAULT_RATE_LIMIT = "500/hour,50/minute"
 
 
 def _tool_rates(text: str) -> dict[str, Rates]:
-    """``PAM_TOOL_RATE_LIMITS`` over the declared defaults. Imported here, not at the top: the
-    declarations import the tools, and the tools' store modules read Settings."""
+    """``PAM_TOOL_RATE_LIMITS`` over the declared defaults. The declarations are imported here,
+    when the environment is read, not when this module is: they load every tool, which the
+    store modules that import Settings must not wait for (nor pull in a cycle)."""
     from pam_mcp.buckets import DEFAULT_TOOL_RATES, TOOL_NAMES
 
     return parse_tool_rates(DEFAULT_TOOL_RATES, TOOL_NAMES) | parse_tool_rates(text, TOOL_NAMES)

@@ -120,6 +120,9 @@ async def test_a_list_sent_as_json_text_is_read_as_the_list(make_app: Callable[.
             logged = await client.call_tool("log_expense", {"amount": amount, "category": category, "description": "x"})
             assert not logged.is_error, logged.content[0].text  # type: ignore[union-attr]
         result = await client.call_tool("query_expenses", {"categories": '["fuel", "food"]', "group_by": "none"})
+        # An argument that is text stays text, whatever it looks like.
+        text = await client.call_tool("log_expense", {"amount": "1.00", "category": "other", "description": '["a"]'})
+    assert not text.is_error, text.content[0].text  # type: ignore[union-attr]
     assert not result.is_error, result.content[0].text  # type: ignore[union-attr]
     out: dict[str, Any] | None = result.structured_content
     assert out is not None

@@ -111,6 +111,8 @@ def _add_tool(server: MCPServer[Any], app: App, spec: ToolSpec) -> None:
             open_world_hint=False,
         ),
         structured_output=True,
+        # MCP Apps: the ui:// resource a capable client renders beside the result.
+        meta={"ui": {"resourceUri": spec.ui_resource}} if spec.ui_resource else None,
     )
 
 

@@ -16,7 +16,7 @@ from typing import Final
 from pam_mcp.tools import conversation, expenses, guardrails, savings, trips
 from pam_mcp.tools.spec import ToolSpec
 
-__all__ = ["CATALOGUE", "tool_spec"]
+__all__ = ["CATALOGUE"]
 
 CATALOGUE: Final[tuple[ToolSpec, ...]] = (
     *trips.TOOLS,
@@ -27,9 +27,3 @@ CATALOGUE: Final[tuple[ToolSpec, ...]] = (
 )
 if len({spec.name for spec in CATALOGUE}) != len(CATALOGUE):
     raise RuntimeError("two tools share a name")
-
-_BY_NAME: Final = {spec.name: spec for spec in CATALOGUE}
-
-
-def tool_spec(name: str) -> ToolSpec | None:
-    return _BY_NAME.get(name)
