@@ -33,7 +33,7 @@ from bench.server_clock import ServerClock
 from bench.stats import Op, interleaved
 from pam_mcp.ratelimit import RateLimiter
 from pam_mcp.runtime import redis_client
-from pam_mcp.server import App, build_server
+from pam_mcp.server import build_server, new_app
 from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database, UserTx
 
@@ -114,7 +114,7 @@ async def run(bench: Bench, dsn: str) -> dict[str, Any]:
     try:
         user = await bench.new_user(db)
         await seed_user(db, user, today)
-        app = App(
+        app = new_app(
             store=PostgresStore(db),
             limiter=RateLimiter(redis, key_prefix=bench.key_prefix),
             rate=UNLIMITED,

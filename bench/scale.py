@@ -29,7 +29,7 @@ from bench.overhead import tool_op
 from bench.stats import Op, interleaved
 from pam_mcp.ratelimit import RateLimiter
 from pam_mcp.runtime import redis_client
-from pam_mcp.server import App, build_server
+from pam_mcp.server import build_server, new_app
 from pam_mcp.store.base import Caller
 from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
@@ -150,7 +150,7 @@ async def run(bench: Bench) -> dict[str, Any]:
         question = {"start": str(first), "end": str(last), "group_by": "category"}
 
         def server(db: Database, user: uuid.UUID) -> Client:
-            app = App(store=PostgresStore(db), limiter=limiter, rate=UNLIMITED, stdio_user=user)
+            app = new_app(store=PostgresStore(db), limiter=limiter, rate=UNLIMITED, stdio_user=user)
             return Client(build_server(app))
 
         big = databases[-1]

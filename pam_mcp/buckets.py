@@ -1,12 +1,9 @@
-"""Which rate-limit bucket each call counts in, declared once.
+"""Which rate-limit bucket each call counts in, derived from the declarations.
 
-A tool with its own limit (``PAM_TOOL_RATE_LIMITS``) counts in its own bucket; every other
-call counts in the person's global bucket. A resource that shows a tool's data counts as that
-tool: otherwise a per-tool limit on ``get_context`` could be sidestepped by reading
-``pam://context``, which does the same work. A test compares these with what the server
-registers, so a new tool or resource cannot silently escape its bucket.
-
-Dependency-free, so ``Settings`` can check tool names in ``PAM_TOOL_RATE_LIMITS``.
+A tool with its own limit (its ``ToolSpec.default_rate`` or ``PAM_TOOL_RATE_LIMITS``) counts
+in its own bucket; every other call counts in the person's global bucket. A resource that
+shows a tool's data (``ResourceSpec.mirrors``) counts as that tool: otherwise a per-tool limit
+on ``get_context`` could be sidestepped by reading ``pam://context``, which does the same work.
 """
 
 from __future__ import annotations
@@ -14,35 +11,21 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["RESOURCE_TOOLS", "TOOL_NAMES", "resource_tool"]
+from pam_mcp.resources import RESOURCES
+from pam_mcp.tools import CATALOGUE
 
-TOOL_NAMES: Final = frozenset(
-    {
-        "check_guardrails",
-        "get_context",
-        "log_expense",
-        "log_message",
-        "log_trip",
-        "query_expenses",
-        "record_saving",
-        "set_guardrails",
-        "update_context",
-    }
-)
+__all__ = ["DEFAULT_TOOL_RATES", "RESOURCE_TOOLS", "TOOL_NAMES", "resource_tool"]
+
+TOOL_NAMES: Final = frozenset(spec.name for spec in CATALOGUE)
+
+# Tools with a bucket of their own unless the configuration says otherwise, as "tool=rate,...".
+DEFAULT_TOOL_RATES: Final = ",".join(f"{spec.name}={spec.default_rate}" for spec in CATALOGUE if spec.default_rate)
 
 # Resource URI (or URI template) -> the tool whose data it shows; None: no tool mirrors it,
 # so it counts in the global bucket.
-RESOURCE_TOOLS: Final[dict[str, str | None]] = {
-    "pam://profile": "get_context",  # the profile part of the snapshot
-    "pam://context": "get_context",
-    "pam://guardrails": "set_guardrails",  # the level set_guardrails sets (no rules engine runs)
-    "pam://rate-limit": None,
-    "pam://trips": "log_trip",
-    "pam://trips/{trip_id}": "log_trip",
-    "pam://savings/{month}": "record_saving",
-    "pam://expenses/{month}": "query_expenses",
-    "pam://schema": None,
-}
+RESOURCE_TOOLS: Final[dict[str, str | None]] = {spec.uri: spec.mirrors for spec in RESOURCES}
+if unknown := {tool for tool in RESOURCE_TOOLS.values() if tool is not None} - TOOL_NAMES:
+    raise RuntimeError(f"a resource mirrors no declared tool: {', '.join(sorted(unknown))}")
 
 
 def _pattern(template: str) -> re.Pattern[str]:

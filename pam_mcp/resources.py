@@ -16,10 +16,11 @@ from pam_mcp.errors import NotFound
 from pam_mcp.ratelimit import Decision, Rates
 from pam_mcp.store.records import TableInfo
 from pam_mcp.tools.common import Output, ToolContext, next_month, parse_month
-from pam_mcp.tools.context import ContextResult, GetContextInput, ProfileOut, get_context, profile_out
+from pam_mcp.tools.conversation import ContextResult, GetContextInput, ProfileOut, get_context, profile_out
 from pam_mcp.tools.expenses import QueryExpensesInput, QueryExpensesResult, query_expenses
 from pam_mcp.tools.guardrail_rules import SafetyLevel
 from pam_mcp.tools.savings import MonthSavings, month_savings
+from pam_mcp.tools.spec import ResourceSpec
 from pam_mcp.tools.trips import TripSummary, recent_trips, trip_detail
 
 
@@ -116,3 +117,31 @@ async def expenses(ctx: ToolContext, month: str) -> QueryExpensesResult:
 
 async def schema(ctx: ToolContext) -> SchemaView:
     return SchemaView(tables=await ctx.store.schema(ctx.user))
+
+
+# -- declarations (registered by the server layer) -------------------------------------------------
+
+RESOURCES: tuple[ResourceSpec, ...] = (
+    ResourceSpec("pam://profile", "profile", "Profile", "The user's profile: name, country, currency, RV.",
+                 profile, mirrors="get_context"),  # the profile part of the snapshot
+    ResourceSpec("pam://context", "context", "Context", "The same snapshot as get_context, for the latest session.",
+                 context, mirrors="get_context"),
+    # The level set_guardrails sets (no rules engine runs).
+    ResourceSpec("pam://guardrails", "guardrails", "Safety level", "The user's safety level.",
+                 guardrails, mirrors="set_guardrails"),
+    # Served by the server layer, which owns the limiter; counts in the global bucket.
+    ResourceSpec("pam://rate-limit", "rate-limit", "Rate limit", "Calls left in each window, overall and for tools "
+                 "with their own limit (this read counts).", None),
+    ResourceSpec("pam://trips", "trips", "Recent trips", "The user's 10 most recent trips.",
+                 trips, mirrors="log_trip"),
+    ResourceSpec("pam://schema", "schema", "Database schema",
+                 "For developers: every table and view, its columns and access class.", schema),
+    ResourceSpec("pam://trips/{trip_id}", "trip", "One trip", "One trip by id, with its stops.",
+                 trip, mirrors="log_trip"),
+    ResourceSpec("pam://savings/{month}", "savings", "Savings in a month",
+                 "What PAM saved the user in a month (YYYY-MM) and the guarantee status.",
+                 savings, mirrors="record_saving"),
+    ResourceSpec("pam://expenses/{month}", "expenses", "Spending in a month",
+                 "Spending in a month (YYYY-MM): totals, budgets, latest 100 items.",
+                 expenses, mirrors="query_expenses"),
+)  # fmt: skip

@@ -24,7 +24,7 @@ from pam_mcp.oauth.consent import consent_page
 from pam_mcp.oauth.front import BearerGate, Public, host_checks, metadata_routes, with_cors
 from pam_mcp.ratelimit import RateLimiter
 from pam_mcp.runtime import Runtime, open_runtime, stdio_user
-from pam_mcp.server import App, build_server, http_app, run_stdio
+from pam_mcp.server import App, build_server, http_app, new_app, run_stdio
 from pam_mcp.settings import Settings
 from pam_mcp.tools.offload import SWITCH_INTERVAL_S
 
@@ -32,12 +32,11 @@ log = logging.getLogger(__name__)
 
 
 def make_app(runtime: Runtime, *, key_prefix: str = "pam:rl") -> App:
-    settings = runtime.settings  # its rates were validated when the environment was read
-    return App(
-        store=runtime.store,
-        limiter=RateLimiter(
-            runtime.redis, key_prefix=key_prefix, fail_open=settings.pam_rate_limit_on_redis_down == "allow"
-        ),
+    """The App for the runtime's backends, configured by its settings (rates parsed when read)."""
+    settings = runtime.settings
+    return new_app(
+        runtime.store,
+        RateLimiter(runtime.redis, key_prefix=key_prefix, fail_open=settings.pam_rate_limit_on_redis_down == "allow"),
         rate=settings.rate_limits,
         tool_rates=settings.tool_rate_limits,
         subscription_price=settings.pam_subscription_price,

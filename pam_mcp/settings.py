@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pam_mcp.buckets import TOOL_NAMES
 from pam_mcp.errors import ConfigurationError
 from pam_mcp.rates import Rates, parse_rates, parse_tool_rates
 
@@ -25,9 +24,16 @@ from pam_mcp.rates import Rates, parse_rates, parse_tool_rates
 # side, now and then an action), so 100 turns an hour fit in 500/hour; 50/minute lets a person
 # type as fast as they like and stops an agent stuck in a loop within seconds.
 DEFAULT_RATE_LIMIT = "500/hour,50/minute"
-# check_guardrails always counts in a bucket of its own, so other calls cannot starve the one
-# that answers an emergency: two checks a turn (the message and the draft reply).
-DEFAULT_TOOL_RATE_LIMITS = "check_guardrails=200/hour,30/minute"
+# Tools with a bucket of their own by default declare it (``ToolSpec.default_rate``): see buckets.py.
+
+
+def _tool_rates(text: str) -> dict[str, Rates]:
+    """``PAM_TOOL_RATE_LIMITS`` over the declared defaults. The declarations are imported here,
+    when the environment is read, not when this module is: they load every tool, which the
+    store modules that import Settings must not wait for (nor pull in a cycle)."""
+    from pam_mcp.buckets import DEFAULT_TOOL_RATES, TOOL_NAMES
+
+    return parse_tool_rates(DEFAULT_TOOL_RATES, TOOL_NAMES) | parse_tool_rates(text, TOOL_NAMES)
 
 
 def _default_data_dir() -> Path:
@@ -124,8 +130,11 @@ class Settings(BaseSettings):
             raise ValueError("is not an email address")
         return value
 
-    # Rates are read here, so a bad one stops pam-mcp at start-up naming the variable, not at
-    # the first call (where its error text would reach a client).
+    # Rates are read here, once, so a bad one stops pam-mcp at start-up naming the variable
+    # and the format, not at the first call (where its error text would reach a client).
+    _rate_limits: Rates = PrivateAttr()
+    _tool_rate_limits: dict[str, Rates] = PrivateAttr()
+
     @field_validator("pam_rate_limit")
     @classmethod
     def _check_rate_limit(cls, value: str) -> str:
@@ -135,19 +144,25 @@ class Settings(BaseSettings):
     @field_validator("pam_tool_rate_limits")
     @classmethod
     def _check_tool_rate_limits(cls, value: str) -> str:
-        parse_tool_rates(value, TOOL_NAMES)
+        _tool_rates(value)
         return value
+
+    @model_validator(mode="after")
+    def _parse_rates(self) -> Settings:
+        # Both were validated above (each naming its variable); this keeps the parsed values.
+        self._rate_limits = parse_rates(self.pam_rate_limit)
+        self._tool_rate_limits = _tool_rates(self.pam_tool_rate_limits)
+        return self
 
     @property
     def rate_limits(self) -> Rates:
         """PAM_RATE_LIMIT's windows: the global bucket's limit."""
-        return parse_rates(self.pam_rate_limit)
+        return self._rate_limits
 
     @property
     def tool_rate_limits(self) -> dict[str, Rates]:
-        """Each tool with a bucket of its own: the defaults, overridden by PAM_TOOL_RATE_LIMITS."""
-        defaults = parse_tool_rates(DEFAULT_TOOL_RATE_LIMITS, TOOL_NAMES)
-        return defaults | parse_tool_rates(self.pam_tool_rate_limits, TOOL_NAMES)
+        """Each tool with a bucket of its own: the declared defaults, overridden by PAM_TOOL_RATE_LIMITS."""
+        return dict(self._tool_rate_limits)
 
     @property
     def rest_store(self) -> bool:

@@ -236,11 +236,11 @@ async def redis_client(redis_url: str) -> AsyncIterator[Any]:
 def make_app(db: Database, redis_client: Any, redis_prefix: str) -> Callable[..., Any]:
     """Builds the App the server runs on: the real store, the real limiter, this test's key space."""
     from pam_mcp.ratelimit import RateLimiter, parse_rate
-    from pam_mcp.server import App
+    from pam_mcp.server import App, new_app
     from pam_mcp.store.pg_store import PostgresStore
 
     def make(user: uuid.UUID | None = None, *, rate: str = "1000/hour", **kwargs: Any) -> App:
-        return App(
+        return new_app(
             store=PostgresStore(db),
             limiter=RateLimiter(redis_client, key_prefix=redis_prefix),
             rate=parse_rate(rate),

@@ -22,23 +22,12 @@ import pytest
 from anyio.abc import Process
 from redis.asyncio import Redis
 
+from pam_mcp.tools import CATALOGUE
 from tests.conftest import JWT_SECRET
 
 SERVER_COMMAND = [sys.executable, "-m", "pam_mcp"]
-# The nine tools a client must see listed, whatever the transport.
-TOOL_NAMES = frozenset(
-    {
-        "log_trip",
-        "record_saving",
-        "get_context",
-        "check_guardrails",
-        "query_expenses",
-        "log_expense",
-        "set_guardrails",
-        "update_context",
-        "log_message",
-    }
-)
+# The tools a client must see listed, whatever the transport: what the modules declare.
+TOOL_NAMES = frozenset(spec.name for spec in CATALOGUE)
 
 
 def child_env(**settings: str) -> dict[str, str]:

@@ -33,7 +33,7 @@ from pam_mcp.ratelimit import Rate, RateLimiter, Rates, parse_rates
 from pam_mcp.rates import MAX_LIMIT, MAX_WINDOW_SECONDS
 from pam_mcp.runtime import Runtime
 from pam_mcp.serve import make_app as serve_app
-from pam_mcp.server import App, build_server
+from pam_mcp.server import App, build_server, new_app
 from pam_mcp.settings import Settings
 from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
@@ -146,7 +146,7 @@ async def test_check_guardrails_gives_the_emergency_numbers_even_when_the_limite
 ) -> None:
     user = await new_user()
     down = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5, socket_timeout=0.5, retry=Retry(NoBackoff(), 0))
-    app = App(store=PostgresStore(db), limiter=RateLimiter(down), rate=per_hour(100), stdio_user=user)
+    app = new_app(store=PostgresStore(db), limiter=RateLimiter(down), rate=per_hour(100), stdio_user=user)
     try:
         async with Client(build_server(app)) as client:
             with anyio.fail_after(10):
@@ -246,7 +246,9 @@ async def test_every_tool_and_resource_is_declared_in_the_bucket_map(
 
 def test_an_app_refuses_a_limit_for_a_tool_that_does_not_exist() -> None:
     with pytest.raises(ValueError, match="names no tool: a:b"):
-        App(store=cast(Any, None), limiter=cast(RateLimiter, None), rate=per_hour(1), tool_rates={"a:b": per_hour(1)})
+        new_app(
+            store=cast(Any, None), limiter=cast(RateLimiter, None), rate=per_hour(1), tool_rates={"a:b": per_hour(1)}
+        )
 
 
 async def test_the_rate_limit_resource_shows_every_window_of_every_bucket(

@@ -19,6 +19,7 @@ round trip, there is no sleep); waits on the workers use events they set.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -44,7 +45,7 @@ from pam_mcp.errors import OutcomeUnknown
 from pam_mcp.migrate import migrate
 from pam_mcp.ratelimit import RateLimiter, parse_rate
 from pam_mcp.runtime import redis_client
-from pam_mcp.server import App, build_server
+from pam_mcp.server import App, build_server, new_app
 from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
 from tests.conftest import NewUser, mint_token, run_blocking
@@ -133,7 +134,7 @@ async def savings_state(db: Database, user: uuid.UUID) -> tuple[Decimal, Decimal
 
 
 def app_on(db: Database, limiter: RateLimiter, user: uuid.UUID | None = None) -> App:
-    return App(store=PostgresStore(db), limiter=limiter, rate=parse_rate("1000000/hour"), stdio_user=user)
+    return new_app(store=PostgresStore(db), limiter=limiter, rate=parse_rate("1000000/hour"), stdio_user=user)
 
 
 def saving(ref: str, amount: str = "5.00") -> dict[str, Any]:
@@ -330,7 +331,7 @@ async def workers(
         for worker in crew:
 
             async def run(worker: Worker = worker) -> None:
-                async with Client(build_server(App(**{**vars(app), "stdio_user": worker.user}))) as client:
+                async with Client(build_server(dataclasses.replace(app, stdio_user=worker.user))) as client:
                     await _keep_calling(client, worker, progress, tool, make_args)
 
             tg.start_soon(run)

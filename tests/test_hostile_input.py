@@ -40,7 +40,7 @@ from mcp_types import TextContent
 
 import pam_mcp
 from pam_mcp.ratelimit import RateLimiter, parse_rate
-from pam_mcp.server import App, build_server
+from pam_mcp.server import App, build_server, new_app
 from pam_mcp.store.base import Caller, Store
 from pam_mcp.store.postgres import Database
 from pam_mcp.store.records import NewTrip
@@ -333,7 +333,7 @@ def arguments_for(schema: Json, defs: dict[str, Json]) -> Strategy:
 
 async def _published_schemas() -> dict[str, Json]:
     # Listing tools touches neither the store nor the limiter, so neither needs to exist here.
-    app = App(store=cast(Store, None), limiter=cast(RateLimiter, None), rate=parse_rate("1/hour"))
+    app = new_app(store=cast(Store, None), limiter=cast(RateLimiter, None), rate=parse_rate("1/hour"))
     async with Client(build_server(app)) as client:
         return {tool.name: tool.input_schema for tool in (await client.list_tools()).tools}
 

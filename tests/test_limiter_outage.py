@@ -25,7 +25,7 @@ from redis.asyncio import Redis
 
 from pam_mcp.ratelimit import RateLimiter, parse_rate
 from pam_mcp.runtime import redis_client
-from pam_mcp.server import App, build_server
+from pam_mcp.server import App, build_server, new_app
 from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
 from tests.conftest import NewUser
@@ -68,7 +68,7 @@ async def limiter_redis(own_redis: RedisServer) -> AsyncIterator[Redis]:
 
 
 def outage_app(db: Database, redis: Redis, user: uuid.UUID, *, fail_open: bool = False) -> App:
-    return App(
+    return new_app(
         store=PostgresStore(db),
         limiter=RateLimiter(redis, key_prefix="pam:rl", fail_open=fail_open),
         rate=parse_rate("100/hour"),

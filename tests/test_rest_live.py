@@ -37,7 +37,7 @@ import httpx  # noqa: E402
 
 from pam_mcp.migrate import migration_status  # noqa: E402
 from pam_mcp.ratelimit import RateLimiter, parse_rate  # noqa: E402
-from pam_mcp.server import App  # noqa: E402
+from pam_mcp.server import App, new_app  # noqa: E402
 from pam_mcp.store.rest_store import RestStore  # noqa: E402
 from pam_mcp.store.supabase_session import SupabaseSession  # noqa: E402
 from tests import test_tools as behaviour  # noqa: E402
@@ -121,7 +121,7 @@ async def make_app(
                 )
             store = RestStore(supabase_url=SUPABASE_URL, anon_key=ANON_KEY, http=http, session=session)
             limiter = RateLimiter(redis_client, key_prefix=redis_prefix)
-            return App(store=store, limiter=limiter, rate=parse_rate(rate), stdio_user=user, **kwargs)
+            return new_app(store=store, limiter=limiter, rate=parse_rate(rate), stdio_user=user, **kwargs)
 
         yield make
 

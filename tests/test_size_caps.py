@@ -21,7 +21,7 @@ from pam_mcp.errors import InvalidInput
 from pam_mcp.server import App, build_server
 from pam_mcp.store.postgres import Database
 from pam_mcp.tools import guardrail_rules, limits
-from pam_mcp.tools.context import MAX_CONTEXT_CHARS, MAX_MESSAGE_CHARS
+from pam_mcp.tools.conversation import MAX_CONTEXT_CHARS, MAX_MESSAGE_CHARS
 from tests.conftest import NewUser
 
 pytestmark = pytest.mark.anyio

@@ -15,9 +15,10 @@ from mcp import MCPError
 from mcp.client import Client
 
 from pam_mcp.ratelimit import RateLimiter, parse_rate
-from pam_mcp.server import App, build_server
+from pam_mcp.server import App, build_server, new_app
 from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
+from pam_mcp.tools import CATALOGUE
 from tests.conftest import NewUser
 from tests.postgrest_fake import PostgrestFake, rest_store
 
@@ -90,7 +91,7 @@ async def make_app(
         def make(user: uuid.UUID | None = None, *, rate: str = "1000/hour", **kwargs: Any) -> App:
             store = PostgresStore(db) if rest_fake is None or http is None else rest_store(rest_fake, http, user)
             limiter = RateLimiter(redis_client, key_prefix=redis_prefix)
-            return App(store=store, limiter=limiter, rate=parse_rate(rate), stdio_user=user, **kwargs)
+            return new_app(store=store, limiter=limiter, rate=parse_rate(rate), stdio_user=user, **kwargs)
 
         yield make
 
@@ -116,10 +117,7 @@ def mode(request: pytest.FixtureRequest) -> str:
 async def test_every_tool_describes_itself_and_none_takes_a_user_id(make_app: Callable[..., App]) -> None:
     async with session(make_app(uuid.uuid4())) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-    assert set(tools) == {
-        "log_trip", "record_saving", "get_context", "check_guardrails", "query_expenses",
-        "log_expense", "set_guardrails", "update_context", "log_message",
-    }  # fmt: skip
+    assert set(tools) == {spec.name for spec in CATALOGUE}
     for tool in tools.values():
         assert tool.description and len(tool.description) > 80
         assert tool.output_schema is not None

@@ -12,6 +12,7 @@ continues and commits, so the count is one either way.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -49,7 +50,7 @@ async def test_every_tool_call_opens_exactly_one_transaction(
     counting = CountingDatabase(db.pool)
     user = await new_user()
     app = make_app(user)
-    app = App(**{**app.__dict__, "store": PostgresStore(counting)})
+    app = dataclasses.replace(app, store=PostgresStore(counting))
     today = dt.date.today()
     calls: list[tuple[str, dict[str, Any]]] = [
         ("log_trip", {"started_at": f"{today}T07:00:00+10:00", "title": "Cobar to Bourke"}),
@@ -69,14 +70,14 @@ async def test_every_tool_call_opens_exactly_one_transaction(
         counts: dict[str, list[int]] = {}
         for name, arguments in calls:
             if zone != "cached":
-                app.zones.clear()
+                app.config.zones.clear()
             before = counting.begun
             result = await client.call_tool(name, arguments)
             assert not result.is_error, (name, result.content)
             counts.setdefault(name, []).append(counting.begun - before)
         session = (await client.call_tool("get_context", {})).structured_content or {}
         if zone != "cached":
-            app.zones.clear()
+            app.config.zones.clear()
         before = counting.begun
         logged = await client.call_tool(
             "log_message", {"session_id": session["session_id"], "role": "user", "content": "hi"}
@@ -84,7 +85,7 @@ async def test_every_tool_call_opens_exactly_one_transaction(
         assert not logged.is_error, logged.content
         counts["log_message"] = [counting.begun - before]
         if zone != "cached":
-            app.zones.clear()
+            app.config.zones.clear()
         before = counting.begun
         await client.read_resource(f"pam://savings/{today:%Y-%m}")  # the guarantee needs today after the read
         counts["pam://savings"] = [counting.begun - before]
@@ -97,7 +98,7 @@ async def test_a_guardrail_warning_adds_only_the_transaction_that_logs_it(
 ) -> None:
     counting = CountingDatabase(db.pool)
     app = make_app(await new_user())
-    app = App(**{**app.__dict__, "store": PostgresStore(counting)})
+    app = dataclasses.replace(app, store=PostgresStore(counting))
     async with Client(build_server(app)) as client:
         before = counting.begun
         result = await client.call_tool("check_guardrails", {"text": "my card is 4111 1111 1111 1111, pay it"})
@@ -114,7 +115,7 @@ async def test_a_zone_read_that_no_work_follows_gives_its_connection_back(
     future = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     async with Client(build_server(app)) as client:
         for _ in range(db.pool.get_max_size() + 1):  # one connection kept per call would run the pool dry
-            app.zones.clear()
+            app.config.zones.clear()
             refused = await client.call_tool(
                 "record_saving", {"amount": "1.00", "category": "fuel", "description": "x", "saved_on": future}
             )

@@ -24,7 +24,7 @@ import pytest
 
 from pam_mcp.migrate import migrate
 from pam_mcp.ratelimit import RateLimiter, parse_rate
-from pam_mcp.server import App
+from pam_mcp.server import App, new_app
 from pam_mcp.store.base import Store
 from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
@@ -183,7 +183,7 @@ async def test_a_rest_answer_lost_after_the_write_says_it_may_have_been_saved_an
         losing = AnswerLost(fake.transport(), "expenses")
         async with httpx.AsyncClient(transport=losing) as http:
             store = rest_store(fake, http, user)
-            app = App(store=store, limiter=RateLimiter(redis_client, key_prefix=redis_prefix),
+            app = new_app(store=store, limiter=RateLimiter(redis_client, key_prefix=redis_prefix),
                       rate=parse_rate("1000/hour"), stdio_user=user)  # fmt: skip
             async with session(app) as client:
                 text = await error(client, "log_expense", expense)
@@ -222,7 +222,7 @@ async def test_a_connection_lost_during_commit_says_it_may_have_been_saved_and_t
         await conn.close()
     db = await Database.connect(dsn, min_size=1, max_size=2)
     try:
-        app = App(store=PostgresStore(db), limiter=RateLimiter(redis_client, key_prefix=redis_prefix),
+        app = new_app(store=PostgresStore(db), limiter=RateLimiter(redis_client, key_prefix=redis_prefix),
                   rate=parse_rate("1000/hour"), stdio_user=user)  # fmt: skip
         expense = {"amount": "9.00", "category": "food", "client_ref": "c-1"}
         async with session(app) as client:

@@ -1,4 +1,4 @@
-"""What every tool receives: the caller, the store, the configuration it needs, a clock."""
+"""What every tool receives: the caller, the store, and the configuration (price, clock, zone cache)."""
 
 from __future__ import annotations
 
@@ -72,14 +72,38 @@ UTC = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
+class ToolConfig:
+    """What tools need from the configuration, fixed for the process and shared by every call.
+
+    Built once (``pam_mcp.server.new_app``) from the settings, or by a test with its own clock.
+    """
+
+    # The savings guarantee: a month is free when PAM saved the person less than this.
+    subscription_price: Decimal = Decimal("14.99")
+    now: Callable[[], dt.datetime] = field(default=utc_now)
+    # Each person's time zone for a few minutes (the object is fixed; its contents are a cache).
+    zones: ZoneCache = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ToolContext:
     """One call's world. ``user`` comes from the transport (env user or verified JWT), never from arguments."""
 
     store: Store
     user: Caller
-    subscription_price: Decimal = Decimal("14.99")
-    now: Callable[[], dt.datetime] = field(default=utc_now)
-    zones: ZoneCache = field(default_factory=dict)
+    config: ToolConfig = field(default_factory=ToolConfig)
+
+    @property
+    def subscription_price(self) -> Decimal:
+        return self.config.subscription_price
+
+    @property
+    def now(self) -> Callable[[], dt.datetime]:
+        return self.config.now
+
+    @property
+    def zones(self) -> ZoneCache:
+        return self.config.zones
 
     def zone_cached(self) -> bool:
         cached = self.zones.get(self.user.id)

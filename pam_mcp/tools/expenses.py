@@ -31,6 +31,7 @@ from pam_mcp.tools.common import (
     next_month,
     zone_and_work_in_one_transaction,
 )
+from pam_mcp.tools.spec import ToolSpec
 
 ExpenseCategory = Literal[
     "fuel", "food", "campground", "maintenance", "entertainment", "propane", "utilities", "shopping",
@@ -245,3 +246,37 @@ async def query_expenses(ctx: ToolContext, args: QueryExpensesInput) -> QueryExp
         more = len(page_items) > args.limit
         result.next_cursor = encode_cursor(page_items[args.limit - 1], fingerprint) if more else None
     return result
+
+
+# -- declarations (registered by the server layer) -------------------------------------------------
+
+QUERY_EXPENSES = ToolSpec(
+    name="query_expenses",
+    title="Query spending",
+    description="""
+        Totals of the user's spending over a date range (default this month), optionally only some
+        categories, grouped by category, month, week, day or none, with the budget comparison for
+        each budgeted category. Set include_items for a page of individual expenses (newest first);
+        pass next_cursor back as cursor for the next page.""",
+    run=query_expenses,
+    input=QueryExpensesInput,
+    output=QueryExpensesResult,
+    read_only=True,
+    idempotent=True,
+)
+
+LOG_EXPENSE = ToolSpec(
+    name="log_expense",
+    title="Log an expense",
+    description="""
+        Record money the user spent: amount, category (fuel, food, campground, maintenance,
+        entertainment, propane, utilities, shopping, insurance, registration, other), description,
+        date (default today) and optionally the trip it belongs to. Pass client_ref when retrying so it
+        counts once. Returns the category's total this month and what is left of its budget.""",
+    run=log_expense,
+    input=LogExpenseInput,
+    output=LogExpenseResult,
+    read_only=False,
+)
+
+TOOLS = (QUERY_EXPENSES, LOG_EXPENSE)

@@ -16,8 +16,10 @@ from pydantic import Field
 
 from pam_mcp.tools import guardrail_rules as rules
 from pam_mcp.tools.common import Input, Output, ToolContext
+from pam_mcp.tools.guardrail_rules.emergency import EMERGENCY_FALLBACK
 from pam_mcp.tools.limits import GUARDRAIL_TEXT_CHARS
 from pam_mcp.tools.offload import run_cpu
+from pam_mcp.tools.spec import ToolSpec
 
 TextKind = Literal["user_message", "draft_reply", "proposed_action"]
 MAX_STORED_TEXT = 2000
@@ -110,3 +112,43 @@ async def set_guardrails(ctx: ToolContext, args: SetGuardrailsInput) -> SetGuard
 def redact(text: str) -> tuple[str, bool]:
     """The text with card, bank and tax numbers and credentials removed, and whether any were."""
     return rules.redact(text)
+
+
+# -- declarations (registered by the server layer) -------------------------------------------------
+
+CHECK_GUARDRAILS = ToolSpec(
+    name="check_guardrails",
+    title="Check a message against the safety rules",
+    description="""
+        Check a user message, a draft reply or a proposed action (with its amount) against the user's
+        safety level (low, medium, high), optionally with the driving state. Returns allow, warn or
+        block, each finding (rule, severity, explanation) and guidance to follow. Emergencies always
+        get the local emergency number (000 in Australia, 911 in North America). Card, bank and tax
+        numbers and credentials are flagged and never stored. Every warn or block is logged.""",
+    run=check_guardrails,
+    input=CheckGuardrailsInput,
+    output=CheckGuardrailsResult,
+    read_only=False,
+    # Its own bucket, so other calls cannot starve the one that answers an emergency: two checks
+    # a turn (the message and the draft reply).
+    default_rate="200/hour,30/minute",
+    # The person may be describing an emergency: refusing the check must not withhold the
+    # numbers. Fixed text: no rules run, nothing is looked up, nothing is written.
+    refused_note=EMERGENCY_FALLBACK,
+)
+
+SET_GUARDRAILS = ToolSpec(
+    name="set_guardrails",
+    title="Change the safety level",
+    description="""
+        Set the user's safety level: low, medium (the default) or high (strictest). Only when the user
+        asks for it. Returns the new and the previous level.""",
+    run=set_guardrails,
+    input=SetGuardrailsInput,
+    output=SetGuardrailsResult,
+    read_only=False,
+    destructive=True,
+    idempotent=True,
+)
+
+TOOLS = (CHECK_GUARDRAILS, SET_GUARDRAILS)

@@ -24,6 +24,7 @@ from pam_mcp.tools.common import (
     next_month,
     zone_and_work_in_one_transaction,
 )
+from pam_mcp.tools.spec import ToolSpec
 
 SavingCategory = Literal["fuel", "campground", "food", "route", "maintenance", "other"]
 
@@ -127,3 +128,23 @@ async def month_savings(ctx: ToolContext, month: dt.date, limit: int = 100) -> M
         ],
         truncated=len(events) > limit,
     )
+
+
+# -- declarations (registered by the server layer) -------------------------------------------------
+
+RECORD_SAVING = ToolSpec(
+    name="record_saving",
+    title="Record a saving PAM made",
+    description="""
+        Record money PAM saved the user (positive, 2 decimals) with its category (fuel, campground,
+        food, route, maintenance, other), a description and the date (default today). Adds it to the
+        month's total in the same transaction. Pass client_ref when retrying so it counts once.
+        Returns the month's total and the savings-guarantee status: once a month ends with less saved
+        than the subscription price, that month is free; during the month it says how far there is to go.""",
+    run=record_saving,
+    input=RecordSavingInput,
+    output=RecordSavingResult,
+    read_only=False,
+)
+
+TOOLS = (RECORD_SAVING,)

@@ -24,6 +24,7 @@ from pam_mcp.tools.limits import (
     json_bytes,
 )
 from pam_mcp.tools.offload import run_cpu
+from pam_mcp.tools.spec import ToolSpec
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 StopKind = Literal["campground", "fuel", "food", "attraction", "dump_station", "rest_area", "shopping", "other"]
@@ -180,3 +181,23 @@ async def recent_trips(ctx: ToolContext, limit: int = 10) -> list[TripSummary]:
 
 async def trip_detail(ctx: ToolContext, trip_id: uuid.UUID) -> TripSummary:
     return detail_of(await ctx.store.get_trip(ctx.user, trip_id))
+
+
+# -- declarations (registered by the server layer) -------------------------------------------------
+
+LOG_TRIP = ToolSpec(
+    name="log_trip",
+    title="Log a trip",
+    description="""
+        Record a trip the user drove: start time (ISO 8601 with offset), optional end time (omit while
+        the trip is under way), the route as points in travel order (lat/lon, optional time and name),
+        stops (name, position, kind: campground, fuel, food, attraction, dump_station, rest_area,
+        shopping, other; optional cost) and notes. Returns the trip id, the great-circle distance along
+        the route in km, the duration in hours and the number of stops. Up to 5,000 route points.""",
+    run=log_trip,
+    input=LogTripInput,
+    output=LogTripResult,
+    read_only=False,
+)
+
+TOOLS = (LOG_TRIP,)

@@ -42,6 +42,7 @@ from pam_mcp.tools.limits import (
 )
 from pam_mcp.tools.offload import run_cpu
 from pam_mcp.tools.savings import GuaranteeStatus, guarantee_status
+from pam_mcp.tools.spec import ToolSpec
 from pam_mcp.tools.trips import TripSummary, summarize_brief
 
 MAX_CONTEXT_CHARS = 12_000
@@ -305,3 +306,49 @@ async def log_message(ctx: ToolContext, args: LogMessageInput) -> LogMessageResu
     content, metadata, redacted = await run_cpu(size, _redact_message, args.content, dict(args.metadata))
     message = await ctx.store.insert_message(ctx.user, args.session_id, args.role, content, metadata)
     return LogMessageResult(message_id=message.id, session_id=message.session_id, redacted=redacted)
+
+
+# -- declarations (registered by the server layer) -------------------------------------------------
+
+GET_CONTEXT = ToolSpec(
+    name="get_context",
+    title="Get what PAM should know",
+    description="""
+        One compact snapshot to read before answering: the user's profile, the conversation's stored
+        context and recent messages (default 20, at most 100), this month's spending against budgets,
+        this month's savings and guarantee status, the latest trip, upcoming calendar events and the
+        safety level. Defaults to the most recent session. Large parts are trimmed; 'truncated' says so.""",
+    run=get_context,
+    input=GetContextInput,
+    output=ContextResult,
+    read_only=True,
+    idempotent=True,
+)
+
+UPDATE_CONTEXT = ToolSpec(
+    name="update_context",
+    title="Remember facts for this conversation",
+    description="""
+        Merge facts (a JSON object of up to 50 keys) into a session's context, or remove keys. Omit
+        session_id to start a new session and get its id. The context is limited to 16 KB.""",
+    run=update_context,
+    input=UpdateContextInput,
+    output=UpdateContextResult,
+    read_only=False,
+    destructive=True,
+    idempotent=True,
+)
+
+LOG_MESSAGE = ToolSpec(
+    name="log_message",
+    title="Store a conversation turn",
+    description="""
+        Store one message of the conversation (role 'user' or 'pam') in a session. Card, bank and tax
+        numbers and credentials are removed before it is stored.""",
+    run=log_message,
+    input=LogMessageInput,
+    output=LogMessageResult,
+    read_only=False,
+)
+
+TOOLS = (GET_CONTEXT, UPDATE_CONTEXT, LOG_MESSAGE)

@@ -1,0 +1,143 @@
+"""The guard in front of every ``tools/call`` and ``resources/read``.
+
+In order: who is calling (the verified bearer token over HTTP, the configured user on stdio),
+may they (one atomic Redis script), and, for a tool, are the arguments what its input model
+takes. Arguments are validated here, once, from the tool's own input model, and every
+problem is written by one formatter: "Invalid arguments for <tool>: <argument>: <problem>",
+never echoing a value. The SDK is registered with a signature that accepts whatever is sent
+(see registration.py), so it neither validates a second time nor words an error of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from contextvars import ContextVar
+from typing import Any, get_args
+
+from mcp import MCPError
+from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
+from mcp_types import CallToolResult, TextContent
+from pydantic import BaseModel, ValidationError
+
+from pam_mcp.buckets import resource_tool
+from pam_mcp.errors import Forbidden, LimiterUnavailable, PamError, RateLimited
+from pam_mcp.server.app import App, bucket, current_caller, identify
+from pam_mcp.tools.offload import run_cpu
+from pam_mcp.tools.spec import ToolSpec
+
+__all__ = ["current_arguments", "guard", "invalid_arguments", "read_arguments"]
+
+# The arguments the guard validated, for the handler it lets through (same task, same context).
+current_arguments: ContextVar[BaseModel | None] = ContextVar("pam_arguments", default=None)
+
+
+def error_result(message: str, meta: dict[str, Any] | None = None) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True, meta=meta)
+
+
+def invalid_arguments(tool: str, exc: ValidationError) -> str:
+    """The one wording of bad arguments: one clause per problem, naming the argument, never its value."""
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        message = error["msg"].removeprefix("Value error, ")
+        where = ".".join(map(str, error["loc"]))
+        parts.append(f"{where}: {message}" if where else message)
+    return f"Invalid arguments for {tool}: " + "; ".join(parts or ["the arguments do not fit the schema"])
+
+
+def _takes_str(annotation: Any) -> bool:
+    return annotation is str or str in get_args(annotation)
+
+
+def _json_in_strings(model: type[BaseModel], given: dict[str, Any]) -> dict[str, Any]:
+    """Lists and objects some clients send as JSON text (Claude Desktop does), read as JSON.
+
+    Only for arguments that cannot be text themselves, and only when the text is a JSON
+    array or object; anything else is left for validation to accept or refuse."""
+    parsed = dict(given)
+    for name, value in given.items():
+        info = model.model_fields.get(name)
+        if info is None or not isinstance(value, str) or _takes_str(info.annotation):
+            continue
+        if not value.lstrip().startswith(("[", "{")):
+            continue
+        try:
+            decoded = json.loads(value)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(decoded, list | dict):
+            parsed[name] = decoded
+    return parsed
+
+
+async def read_arguments(spec: ToolSpec, given: Mapping[str, Any]) -> BaseModel:
+    """``given`` validated by the tool's input model (cross-field rules included); raises
+    ValidationError. Long lists (a route of 5,000 points) are validated off the event loop."""
+    arguments = _json_in_strings(spec.input, dict(given))
+    items = sum(len(v) for v in arguments.values() if isinstance(v, list))
+    return await run_cpu(items, spec.input.model_validate, arguments)
+
+
+def _unknown_arguments(spec: ToolSpec, given: Mapping[str, Any]) -> str | None:
+    # The input models forbid extra fields too; this says it first, with the hint models need.
+    unknown = sorted(set(given) - set(spec.input.model_fields))
+    if not unknown:
+        return None
+    hint = " Tools act for the signed-in person; none takes a user id." if any("user" in u for u in unknown) else ""
+    return f"Unknown argument(s) for {spec.name}: {', '.join(unknown)}.{hint}"
+
+
+def _refused_tool(spec: ToolSpec | None, exc: PamError) -> CallToolResult:
+    """A tool call the guard turned away: the reason, and the wait as data for programs."""
+    message = str(exc)
+    if spec is not None and spec.refused_note:
+        message = f"{message} {spec.refused_note}"
+    meta = {"retry_after": round(exc.retry_after, 3)} if isinstance(exc, RateLimited) else None
+    return error_result(message, meta)
+
+
+def guard(app: App, specs: Mapping[str, ToolSpec]) -> ServerMiddleware[Any]:
+    """``specs``: the registered tools by name. A name not among them goes on to the SDK, which
+    answers that there is no such tool."""
+
+    async def guard(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method not in ("tools/call", "resources/read"):
+            return await call_next(ctx)
+        is_tool = ctx.method == "tools/call"
+        params = ctx.params or {}
+        name = str(params.get("name", "")) if is_tool else ""
+        spec = specs.get(name) if is_tool else None
+        try:
+            user = identify(app)
+            key, rate = bucket(app, name if is_tool else resource_tool(str(params.get("uri", ""))))
+            await app.limiter.hit(str(user.id), key, rate)
+        except (RateLimited, LimiterUnavailable, Forbidden) as exc:
+            if is_tool:
+                return _refused_tool(spec, exc)
+            data = {"retry_after": round(exc.retry_after, 3)} if isinstance(exc, RateLimited) else None
+            raise MCPError(code=-32000, message=str(exc), data=data) from None
+        arguments_token = None
+        if is_tool:
+            given = params.get("arguments")
+            if given is not None and not isinstance(given, dict):
+                return error_result(f"Invalid arguments for {name}: arguments must be a JSON object.")
+            if spec is not None:
+                if unknown := _unknown_arguments(spec, given or {}):
+                    return error_result(unknown)
+                try:
+                    arguments = await read_arguments(spec, given or {})
+                except ValidationError as exc:
+                    return error_result(invalid_arguments(name, exc))
+                except PamError as exc:  # a rule written for people, raised while reading
+                    return error_result(f"Invalid arguments for {name}: {exc}")
+                arguments_token = current_arguments.set(arguments)
+        caller_token = current_caller.set(user)
+        try:
+            return await call_next(ctx)
+        finally:
+            current_caller.reset(caller_token)
+            if arguments_token is not None:
+                current_arguments.reset(arguments_token)
+
+    return guard
