@@ -9,7 +9,7 @@ a guess. Fixed windows admit 2N around a boundary and token buckets admit 2N-1 i
 window; a log admits N, at the price of memory proportional to the limit, which is small for
 per-person limits.
 
-What callers see: ``Decision`` when admitted, ``RateLimited`` when refused, and
+What callers see: ``LimitDecision`` when admitted, ``RateLimited`` when refused, and
 ``LimiterUnavailable`` when Redis cannot answer (or an admission with a logged warning, if the
 limiter was built with ``fail_open=True``). No redis exception leaves this module.
 """
@@ -17,23 +17,21 @@ limiter was built with ``fail_open=True``). No redis exception leaves this modul
 from __future__ import annotations
 
 import base64
-import hashlib
 import itertools
 import logging
 import os
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
-from typing import Final, cast
+from typing import Final
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 
 from pam_mcp.errors import LimiterUnavailable, RateLimited
 from pam_mcp.rates import Rate, Rates, parse_rate, parse_rates
 
-__all__ = ["Decision", "Rate", "RateLimiter", "Rates", "parse_rate", "parse_rates"]
+__all__ = ["LimitDecision", "Rate", "RateLimiter", "Rates", "parse_rate", "parse_rates"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +44,7 @@ _UNAVAILABLE_MESSAGE: Final = "The rate limiter (Redis) cannot be reached right 
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class LimitDecision:
     """What the limiter decided for one call (or, from ``peek``, would decide).
 
     With several windows, the figures are the tightest: ``remaining`` is the fewest calls
@@ -72,7 +70,6 @@ def _load_script() -> str:
 
 
 _SCRIPT: Final = _load_script()
-_SCRIPT_SHA: Final = hashlib.sha1(_SCRIPT.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 # Bound on the cache of validated (identity, bucket) keys: one entry per active person and
 # bucket; past this it starts over rather than grow with every identity ever seen.
@@ -121,10 +118,10 @@ class RateLimiter:
             raise ValueError("key_prefix must be a non-empty string without whitespace.")
         self._key_prefix = key_prefix
         self._fail_open = fail_open
-        self._redis = redis
-        # redis-py leaves execute_command untyped; for EVALSHA of this script it returns the
-        # script's reply: a list of integers.
-        self._execute = cast("Callable[..., Awaitable[list[int]]]", redis.execute_command)
+        # redis-py's script object sends EVALSHA (the text crosses the network once per Redis
+        # server, not per call) and, when Redis has forgotten the script (a restart, SCRIPT
+        # FLUSH, a failover), loads it and retries once.
+        self._script = redis.register_script(_SCRIPT)
         # Keys already checked, so the checks run once per (identity, bucket), not per call.
         self._keys: dict[tuple[str, str], str] = {}
         # Log an outage once when it starts and once when it ends, not on every call.
@@ -154,7 +151,7 @@ class RateLimiter:
             )
         return f"{self._key_prefix}:{identity}:{bucket}"
 
-    async def hit(self, identity: str, bucket: str, rate: Rate | Rates, *, now_ms: int | None = None) -> Decision:
+    async def hit(self, identity: str, bucket: str, rate: Rate | Rates, *, now_ms: int | None = None) -> LimitDecision:
         """Spend one call of ``rate`` (every window of it) for ``identity`` in ``bucket``, or refuse.
 
         Raises ``RateLimited`` (with the exact seconds until a call would be admitted) when any
@@ -167,29 +164,24 @@ class RateLimiter:
             raise RateLimited(decision.retry_after_seconds, str(tightest))
         return decision
 
-    async def peek(self, identity: str, bucket: str, rate: Rate | Rates, *, now_ms: int | None = None) -> Decision:
+    async def peek(self, identity: str, bucket: str, rate: Rate | Rates, *, now_ms: int | None = None) -> LimitDecision:
         """Report the budget left without spending any of it (``allowed``: would a hit pass now)."""
         decision, _ = await self._run(identity, bucket, Rates.of(rate), cost=0, now_ms=now_ms)
         return decision
 
     async def _run(
         self, identity: str, bucket: str, rates: Rates, *, cost: int, now_ms: int | None
-    ) -> tuple[Decision, Rate]:
+    ) -> tuple[LimitDecision, Rate]:
         """The script's decision, and the tightest window (when refused: the one making the wait)."""
         key = self._key(identity, bucket)
         if now_ms is not None and (isinstance(now_ms, bool) or not isinstance(now_ms, int) or now_ms < 0):
             raise ValueError(f"now_ms must be a non-negative integer of milliseconds, not {now_ms!r}.")
-        args: list[str | int] = [key, _MEMBERS.next() if cost else "", "" if now_ms is None else now_ms]
+        args: list[str | int] = [_MEMBERS.next() if cost else "", "" if now_ms is None else now_ms]
         for window in rates.windows:
             args += (window.limit, window.window_seconds * 1000)
         try:
-            try:
-                # EVALSHA: the script text crosses the network once per Redis server, not per call.
-                reply = await self._execute("EVALSHA", _SCRIPT_SHA, 1, *args)
-            except NoScriptError:
-                # Redis forgot it (a restart, SCRIPT FLUSH, a failover): load it once, retry.
-                await self._redis.script_load(_SCRIPT)
-                reply = await self._execute("EVALSHA", _SCRIPT_SHA, 1, *args)
+            # The script's reply: a list of integers.
+            reply: list[int] = await self._script(keys=[key], args=args)
         except (RedisError, OSError) as exc:
             return self._unavailable(exc, rates), rates.windows[0]
         if self._outage:
@@ -198,7 +190,7 @@ class RateLimiter:
         if len(reply) == 2:  # admitted and recorded: the script sends only what a caller needs
             remaining, tightest = reply
             window = rates.windows[tightest - 1]
-            admitted = Decision(
+            admitted = LimitDecision(
                 allowed=True,
                 remaining=remaining,
                 reset_after_seconds=float(rates.longest.window_seconds),
@@ -207,7 +199,7 @@ class RateLimiter:
             return admitted, window
         allowed, remaining, retry_after_ms, reset_ms, tightest, *left = reply
         window = rates.windows[tightest - 1]
-        decision = Decision(
+        decision = LimitDecision(
             allowed=allowed == 1,
             remaining=remaining,
             reset_after_seconds=reset_ms / 1000,
@@ -217,7 +209,7 @@ class RateLimiter:
         )
         return decision, window
 
-    def _unavailable(self, exc: BaseException, rates: Rates) -> Decision:
+    def _unavailable(self, exc: BaseException, rates: Rates) -> LimitDecision:
         """Translate a Redis failure: admit with a warning (fail open) or refuse, never leak it."""
         if not self._outage:
             self._outage = True
@@ -226,5 +218,5 @@ class RateLimiter:
             logger.warning("Rate limiter: Redis failed (%s: %s); %s.", type(exc).__name__, exc, policy)
         if self._fail_open:
             tightest = min(window.limit for window in rates.windows)
-            return Decision(allowed=True, remaining=tightest, reset_after_seconds=0.0, limit=tightest)
+            return LimitDecision(allowed=True, remaining=tightest, reset_after_seconds=0.0, limit=tightest)
         raise LimiterUnavailable(_UNAVAILABLE_MESSAGE) from exc

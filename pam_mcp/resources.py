@@ -13,7 +13,7 @@ import uuid
 from pydantic import Field
 
 from pam_mcp.errors import NotFound
-from pam_mcp.ratelimit import Decision, Rates
+from pam_mcp.ratelimit import LimitDecision, Rates
 from pam_mcp.store.records import TableInfo
 from pam_mcp.tools.common import Output, ToolContext, next_month, parse_month
 from pam_mcp.tools.conversation import ContextResult, GetContextInput, ProfileOut, get_context, profile_out
@@ -71,7 +71,7 @@ async def guardrails(ctx: ToolContext) -> GuardrailsView:
     return GuardrailsView(safety_level=await ctx.store.safety_level(ctx.user))
 
 
-def _bucket(rates: Rates, decision: Decision) -> BucketView:
+def _bucket(rates: Rates, decision: LimitDecision) -> BucketView:
     left = decision.left or tuple(w.limit for w in rates.windows)  # fail-open peeks say nothing
     return BucketView(
         limit=str(rates),
@@ -81,7 +81,7 @@ def _bucket(rates: Rates, decision: Decision) -> BucketView:
     )
 
 
-def rate_limit(rates: Rates, decision: Decision, tools: dict[str, tuple[Rates, Decision]]) -> RateLimitView:
+def rate_limit(rates: Rates, decision: LimitDecision, tools: dict[str, tuple[Rates, LimitDecision]]) -> RateLimitView:
     overall = _bucket(rates, decision)
     return RateLimitView(**overall.model_dump(), tools={name: _bucket(*bucket) for name, bucket in tools.items()})
 

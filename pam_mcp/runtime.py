@@ -26,6 +26,7 @@ from pam_mcp.embedded import start_postgres, start_redis
 from pam_mcp.errors import ConfigurationError
 from pam_mcp.migrate import migrate, migration_status
 from pam_mcp.settings import Settings
+from pam_mcp.store import admin
 from pam_mcp.store.base import Store
 from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
@@ -137,7 +138,24 @@ def _stdio_session(settings: Settings, http: httpx.AsyncClient) -> SupabaseSessi
     """The stdio user's own sign-in, when credentials are configured (HTTP callers bring tokens)."""
     if not (settings.pam_user_email or settings.pam_user_password or settings.pam_user_refresh_token):
         return None
-    return SupabaseSession.from_settings(settings, http)
+    return supabase_session(settings, http)
+
+
+def supabase_session(settings: Settings, http: httpx.AsyncClient) -> SupabaseSession:
+    """The configured user's Supabase sign-in (PAM_USER_EMAIL + PAM_USER_PASSWORD or PAM_USER_REFRESH_TOKEN)."""
+    if not settings.supabase_url or settings.supabase_anon_key is None:
+        raise ConfigurationError("Set SUPABASE_URL and SUPABASE_ANON_KEY to sign in to a Supabase project.")
+    if settings.pam_user_email and settings.pam_user_password is None:
+        raise ConfigurationError("PAM_USER_EMAIL is set without PAM_USER_PASSWORD.")
+    password, refresh_token = settings.pam_user_password, settings.pam_user_refresh_token
+    return SupabaseSession(
+        supabase_url=settings.supabase_url,
+        anon_key=settings.supabase_anon_key.get_secret_value(),
+        http=http,
+        email=settings.pam_user_email,
+        password=password.get_secret_value() if password is not None else None,
+        refresh_token=refresh_token.get_secret_value() if refresh_token is not None else None,
+    )
 
 
 async def stdio_user(runtime: Runtime) -> uuid.UUID:
@@ -162,9 +180,7 @@ async def stdio_user(runtime: Runtime) -> uuid.UUID:
             )
         return user_id
     if settings.pam_user_id is not None:
-        async with runtime.db.as_owner() as tx:
-            exists = await tx.fetchval("select exists (select 1 from auth.users where id = $1)", settings.pam_user_id)
-        if not exists:
+        if not await admin.user_exists(runtime.db, settings.pam_user_id):
             raise ConfigurationError(f"PAM_USER_ID {settings.pam_user_id} is not a user of this database (auth.users).")
         return settings.pam_user_id
     if not settings.embedded_postgres:
@@ -180,14 +196,7 @@ async def _local_user(runtime: Runtime) -> uuid.UUID:
         user_id = uuid.UUID(marker.read_text(encoding="utf-8").strip())
     else:
         user_id = uuid.uuid4()
-    async with runtime.db.as_owner() as tx:
-        await tx.execute(
-            "insert into auth.users (id, email, raw_user_meta_data) values ($1, $2, $3::jsonb)"
-            " on conflict (id) do nothing",
-            user_id,
-            "local@pam-mcp.invalid",
-            '{"created_by": "pam-mcp embedded default"}',
-        )
+    await admin.ensure_local_user(runtime.db, user_id)
     if not marker.exists():
         marker.write_text(f"{user_id}\n", encoding="utf-8")
         log.info("created the local user %s", user_id)

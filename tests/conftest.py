@@ -249,3 +249,36 @@ def make_app(db: Database, redis_client: Any, redis_prefix: str) -> Callable[...
         )
 
     return make
+
+
+# -- the slow marker ----------------------------------------------------------------------------
+
+# Modules whose tests start child processes (servers, npm tools, a browser), restart servers or
+# run load for seconds: `scripts/test -m "not slow"` leaves them out for quick feedback, while
+# CI (and plain `scripts/test`) runs everything. Marked here, in one place, by module name.
+SLOW_MODULES = frozenset(
+    {
+        "test_cli_errors",
+        "test_doctor",
+        "test_fairness",
+        "test_faults",
+        "test_hostile_input",
+        "test_http",
+        "test_inspector",
+        "test_load",
+        "test_multiprocess_limit",
+        "test_oauth_flow",
+        "test_stdio",
+        "test_supabase_cli",
+        "test_truthful_errors",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    missing = sorted(name for name in SLOW_MODULES if not (Path(__file__).parent / f"{name}.py").exists())
+    if missing:  # a renamed module would otherwise silently join the quick run
+        raise pytest.UsageError(f"tests/conftest.py SLOW_MODULES names modules that do not exist: {missing}")
+    for item in items:
+        if item.path.stem in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -18,7 +18,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from pam_mcp.errors import LimiterUnavailable, RateLimited
-from pam_mcp.ratelimit import Decision, Rate, RateLimiter, Rates, parse_rate, parse_rates
+from pam_mcp.ratelimit import LimitDecision, Rate, RateLimiter, Rates, parse_rate, parse_rates
 from pam_mcp.rates import MAX_LIMIT, MAX_WINDOW_SECONDS, parse_tool_rates
 
 MINUTE = Rate(limit=3, window_seconds=60)
@@ -131,17 +131,17 @@ async def test_every_key_expires_on_its_own_within_the_window(limiter: RateLimit
 @pytest.mark.anyio
 async def test_peek_reports_the_budget_without_spending_it(limiter: RateLimiter) -> None:
     fresh = await limiter.peek(USER, "global", MINUTE, now_ms=T0)
-    assert fresh == Decision(allowed=True, remaining=3, reset_after_seconds=0.0, limit=3, left=(3,))
+    assert fresh == LimitDecision(allowed=True, remaining=3, reset_after_seconds=0.0, limit=3, left=(3,))
 
     await limiter.hit(USER, "global", MINUTE, now_ms=seconds(0))
     for _ in range(5):
         seen = await limiter.peek(USER, "global", MINUTE, now_ms=seconds(15))
-        assert seen == Decision(allowed=True, remaining=2, reset_after_seconds=45.0, limit=3, left=(2,))
+        assert seen == LimitDecision(allowed=True, remaining=2, reset_after_seconds=45.0, limit=3, left=(2,))
 
     await limiter.hit(USER, "global", MINUTE, now_ms=seconds(20))
     await limiter.hit(USER, "global", MINUTE, now_ms=seconds(25))
     spent = await limiter.peek(USER, "global", MINUTE, now_ms=seconds(30))
-    assert spent == Decision(
+    assert spent == LimitDecision(
         allowed=False, remaining=0, reset_after_seconds=55.0, limit=3, retry_after_seconds=30.0, left=(0,)
     )
 
@@ -152,7 +152,7 @@ async def test_a_thousand_concurrent_hits_admit_exactly_the_limit(redis_url: str
     redis = Redis(connection_pool=pool)
     limiter = RateLimiter(redis, key_prefix=prefix)
     rate = Rate(limit=100, window_seconds=60)
-    admitted: list[Decision] = []
+    admitted: list[LimitDecision] = []
     refused: list[RateLimited] = []
 
     async def one_call() -> None:
@@ -226,7 +226,7 @@ async def test_peek_reports_what_is_left_in_each_window(limiter: RateLimiter) ->
     await limiter.hit(USER, "global", rates, now_ms=seconds(70))
 
     seen = await limiter.peek(USER, "global", rates, now_ms=seconds(80))
-    assert seen == Decision(allowed=True, remaining=1, reset_after_seconds=3590.0, limit=2, left=(1, 1))
+    assert seen == LimitDecision(allowed=True, remaining=1, reset_after_seconds=3590.0, limit=2, left=(1, 1))
 
 
 @pytest.mark.anyio

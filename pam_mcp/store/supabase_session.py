@@ -8,7 +8,8 @@ exactly as it would in the app. The service-role key plays no part here.
 Sign-in and refresh go through ``supabase_auth`` (the Supabase Python client's Auth
 package) with its own timer-based auto-refresh turned off: the token is renewed on demand,
 when the injected clock says it is within ``refresh_margin`` seconds of expiry, so the
-behaviour is testable without waiting and no background task outlives the server.
+behaviour is testable without waiting and no background task outlives the server. It takes
+plain values; ``runtime.supabase_session`` reads them from the settings.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from supabase_auth.errors import AuthError, AuthRetryableError
 from supabase_auth.types import Session
 
 from pam_mcp.errors import ConfigurationError, DatabaseUnavailable, Forbidden
-from pam_mcp.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -69,26 +69,6 @@ class SupabaseSession:
         self._expires_at = 0.0
         self._lock = anyio.Lock()
         self.user_id: uuid.UUID | None = None
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, http: httpx.AsyncClient, clock: Callable[[], float] = time.time
-    ) -> SupabaseSession:
-        if not settings.supabase_url or settings.supabase_anon_key is None:
-            raise ConfigurationError("Set SUPABASE_URL and SUPABASE_ANON_KEY to sign in to a Supabase project.")
-        if settings.pam_user_email and settings.pam_user_password is None:
-            raise ConfigurationError("PAM_USER_EMAIL is set without PAM_USER_PASSWORD.")
-        return cls(
-            supabase_url=settings.supabase_url,
-            anon_key=settings.supabase_anon_key.get_secret_value(),
-            http=http,
-            email=settings.pam_user_email,
-            password=settings.pam_user_password.get_secret_value() if settings.pam_user_password else None,
-            refresh_token=(
-                settings.pam_user_refresh_token.get_secret_value() if settings.pam_user_refresh_token else None
-            ),
-            clock=clock,
-        )
 
     async def sign_in(self) -> uuid.UUID:
         """Sign in now (the first time) and return the user's id."""
