@@ -36,7 +36,7 @@ from mcp_types import INVALID_REQUEST, PARSE_ERROR, CallToolResult, ErrorData, J
 from pydantic import BaseModel, Field, SkipValidation, ValidationError
 from pydantic_core import PydanticUndefined
 
-from pam_mcp import __version__, resources
+from pam_mcp import __version__, resources, server_apps  # server_apps: MCP Apps (issue 12)
 from pam_mcp.buckets import TOOL_NAMES, resource_tool
 from pam_mcp.errors import (
     DatabaseUnavailable,
@@ -198,7 +198,10 @@ def _guard(app: App, arguments: dict[str, frozenset[str]]) -> ServerMiddleware[A
         name = str(params.get("name", "")) if is_tool else ""
         try:
             user = _identify(app)
-            bucket, rate = _bucket(app, name if is_tool else resource_tool(str(params.get("uri", ""))))
+            # MCP Apps (issue 12): an app-only tool counts as the tool whose data it shows.
+            bucket, rate = _bucket(
+                app, server_apps.bucket_tool(name) if is_tool else resource_tool(str(params.get("uri", "")))
+            )
             await app.limiter.hit(str(user.id), bucket, rate)
         except (RateLimited, LimiterUnavailable, Forbidden) as exc:
             if is_tool:
@@ -324,6 +327,7 @@ def _add_tool(
             open_world_hint=False,
         ),
         structured_output=True,
+        meta=server_apps.tool_meta(name),  # MCP Apps (issue 12): the tool's app, app-only visibility
     )
 
 
@@ -423,6 +427,8 @@ def _register_tools(server: MCPServer[Any], app: App, arguments: dict[str, froze
         numbers and credentials are removed before it is stored.""",
         read_only=False,
     )  # fmt: skip
+    for tool in server_apps.APP_TOOLS:  # MCP Apps (issue 12): the tools only the apps call
+        add(tool.fn, tool.input_model, tool.output_model, **tool.options)
 
 
 # -- resources -----------------------------------------------------------------------------------
@@ -525,7 +531,9 @@ def build_server(
         version=__version__,
         instructions=INSTRUCTIONS,
         log_level="WARNING",
-        middleware=[_guard(app, arguments)],
+        # MCP Apps (issue 12): the ui:// resources, and lists without them for clients without Apps.
+        middleware=[_guard(app, arguments), server_apps.hide_apps_from_other_clients],
+        extensions=[server_apps.apps_extension()],
         **auth,
     )
     _register_tools(server, app, arguments)
