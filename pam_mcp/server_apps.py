@@ -114,13 +114,11 @@ def apps_extension() -> Apps:
     return extension
 
 
-def _unwrap(result: Any) -> tuple[dict[str, Any] | None, bool]:
-    """The result as a wire dict, and whether it came as a model (to hand back the same kind)."""
-    if isinstance(result, dict):
-        return result, False
-    if isinstance(result, BaseModel):
-        return result.model_dump(by_alias=True, exclude_none=True, mode="json"), True
-    return None, False
+def _without_app_parts(method: str, wire: dict[str, Any]) -> dict[str, Any]:
+    if method == "tools/list":
+        return {**wire, "tools": [t for t in wire.get("tools", []) if t.get("name") not in _APP_TOOLS_BY_NAME]}
+    kept = [r for r in wire.get("resources", []) if not str(r.get("uri", "")).startswith("ui://")]
+    return {**wire, "resources": kept}
 
 
 async def hide_apps_from_other_clients(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
@@ -131,13 +129,9 @@ async def hide_apps_from_other_clients(ctx: ServerRequestContext[Any, Any], call
     result = await call_next(ctx)
     if client_supports_apps(ctx):
         return result
-    wire, was_model = _unwrap(result)
-    if wire is None:
-        return result
-    if ctx.method == "tools/list":
-        kept = [t for t in wire.get("tools", []) if t.get("name") not in _APP_TOOLS_BY_NAME]
-        wire = {**wire, "tools": kept}
-    else:
-        kept = [r for r in wire.get("resources", []) if not str(r.get("uri", "")).startswith("ui://")]
-        wire = {**wire, "resources": kept}
-    return type(result).model_validate(wire) if was_model else wire
+    if isinstance(result, dict):
+        return _without_app_parts(ctx.method, result)
+    if isinstance(result, BaseModel):  # a typed result: filtered on the wire form, handed back typed
+        wire = result.model_dump(by_alias=True, exclude_none=True, mode="json")
+        return type(result).model_validate(_without_app_parts(ctx.method, wire))
+    return result

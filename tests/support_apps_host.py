@@ -68,8 +68,11 @@ _PAGE = """<!DOCTYPE html>
 <meta charset="utf-8">
 <title>PAM test host</title>
 <style>
+  /* A host's own colour scheme follows its theme, as the light-dark() values it passes need. */
+  :root { color-scheme: light; }
+  :root.dark { color-scheme: dark; }
   body { margin: 0; padding: 16px; font-family: system-ui, sans-serif; background: __LIGHT__; color: #1f1e1d; }
-  body.dark { background: __DARK__; color: #f5f4ef; }
+  .dark body { background: __DARK__; color: #f5f4ef; }
   iframe { display: block; width: 100%; height: 120px; border: 1px solid #88888866; border-radius: 10px; }
   p { margin: 0 0 8px; font-size: 13px; }
 </style>
@@ -89,10 +92,10 @@ function context(theme) {
            containerDimensions: { maxHeight: 500 }, locale: config.locale, timeZone: config.timeZone, platform: "web" };
 }
 host.setTheme = (theme) => {
-  document.body.className = theme;
+  document.documentElement.className = theme;
   post({ jsonrpc: "2.0", method: "ui/notifications/host-context-changed", params: { theme } });
 };
-document.body.className = config.theme;
+document.documentElement.className = config.theme;
 
 window.addEventListener("message", async (event) => {
   if (event.source !== frame.contentWindow) return;

@@ -170,7 +170,7 @@ async def screenshots(view: Rendered, directory: Path, name: str, ready: Callabl
     """One screenshot in the light theme, one after the host switches to dark."""
     await view.page.screenshot(path=str(directory / f"{name}-light.png"), full_page=True)
     await view.page.evaluate("pamHost.setTheme('dark')")
-    await view.page.wait_for_function("document.body.className === 'dark'", timeout=5000)
+    await view.page.wait_for_function("document.documentElement.className === 'dark'", timeout=5000)
     color = await view.app_frame().evaluate("getComputedStyle(document.body).color")
     assert color == "rgb(245, 244, 239)"  # the host's --color-text-primary, dark half of light-dark()
     await ready()

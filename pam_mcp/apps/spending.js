@@ -125,9 +125,9 @@
       return;
     }
     const width = 600;
-    const height = 120;
-    const bottom = 100;
-    const top = 8;
+    const height = 100;
+    const bottom = 99;
+    const top = 4;
     const max = Math.max(...points.map((p) => p.total));
     const step = width / points.length;
     const peak = points.reduce((a, b) => (b.total > a.total ? b : a));
@@ -149,12 +149,13 @@
       }, svg("title", {}, `${name(p.key)}: ${money(p.total, currency)}`));
       chart.append(bar);
     });
-    const first = points[0].key;
-    const last = points[points.length - 1].key;
-    chart.append(svg("text", { class: "axis", x: 0, y: height - 4 }, name(first)));
-    chart.append(svg("text", { class: "axis", x: width, y: height - 4, "text-anchor": "end" }, name(last)));
-    chart.append(svg("text", { class: "axis", x: width, y: top + 4, "text-anchor": "end" }, money(max, currency)));
-    box.replaceChildren(chart);
+    // Labels in HTML beside the stretched chart, so they keep their shape at any width.
+    const axis = el("div", { class: "axis", "aria-hidden": "true" },
+      el("span", { text: name(points[0].key) }),
+      el("span", { text: `highest ${money(max, currency)}` }),
+      el("span", { text: name(points[points.length - 1].key) }),
+    );
+    box.replaceChildren(chart, axis);
   }
 
   async function openItems(category) {
@@ -166,6 +167,7 @@
     $("items").hidden = false;
     $("items-title").textContent = `${label(category)}: expenses`;
     $("item-list").replaceChildren();
+    $("items").scrollIntoView({ block: "nearest" });
     await loadItems();
   }
 

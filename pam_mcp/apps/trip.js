@@ -11,7 +11,7 @@
   const MAX_DRAWN_POINTS = 1000; // a 5,000-point route drawn at this many looks the same
   const WIDTH = 600;
   const HEIGHT = 220;
-  const PAD = 22;
+  const PAD = 30; // room for the ends' names
 
   let input = null;
 
@@ -69,12 +69,10 @@
       const line = downsample(route).map((p) => at(p).map((n) => n.toFixed(1)).join(",")).join(" ");
       map.append(svg("polyline", { class: "route", points: line }));
     }
-    for (const [point, name] of [[start, "Start"], [end, "End"]]) {
-      if (!point) continue;
+    const ends = [[start, route[1], "Start"], [end, route[route.length - 2], "End"]].filter(([p]) => p);
+    for (const [point, , name] of ends) {
       const [x, y] = at(point);
       map.append(svg("circle", { class: "end-point", cx: x.toFixed(1), cy: y.toFixed(1), r: 4 }, svg("title", {}, point.name ? `${name}: ${point.name}` : name)));
-      const right = x > WIDTH / 2;
-      map.append(svg("text", { class: "place", x: (x + (right ? -8 : 8)).toFixed(1), y: (y - 8).toFixed(1), "text-anchor": right ? "end" : "start" }, point.name || name));
     }
     stops.forEach((stop, i) => {
       const [x, y] = at(stop);
@@ -84,6 +82,17 @@
         svg("text", { class: "stop-number", x: x.toFixed(1), y: (y + 4).toFixed(1), "text-anchor": "middle" }, String(i + 1)),
       ));
     });
+    // The ends' names last, so they stay readable, set beyond the end of the line (away from it).
+    for (const [point, neighbour, name] of ends) {
+      const [x, y] = at(point);
+      const [nx, ny] = neighbour ? at(neighbour) : [x - 1, y];
+      const length = Math.hypot(x - nx, y - ny) || 1;
+      const [ux, uy] = [(x - nx) / length, (y - ny) / length];
+      const anchor = ux > 0.4 ? "start" : ux < -0.4 ? "end" : "middle";
+      const lx = Math.min(WIDTH - 4, Math.max(4, x + ux * 14));
+      const ly = Math.min(HEIGHT - 4, Math.max(12, y + uy * 14 + (uy > 0.4 ? 14 : uy < -0.4 ? -2 : 4)));
+      map.append(svg("text", { class: "place", x: lx.toFixed(1), y: ly.toFixed(1), "text-anchor": anchor }, point.name || name));
+    }
     return map;
   }
 
