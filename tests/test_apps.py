@@ -30,7 +30,7 @@ from pam_mcp.ratelimit import parse_rates
 from pam_mcp.server import App, build_server
 from pam_mcp.store.postgres import Database
 from tests.conftest import NewUser, mint_token
-from tests.support_apps_host import APP_ORIGIN, HOST_ORIGIN, REPORT_PROBLEMS, csp_for, host_page
+from tests.support_apps_host import APP_ORIGIN, HOST_ORIGIN, PAGE_BACKGROUND, REPORT_PROBLEMS, csp_for, host_page
 from tests.support_http import http_server, serving, text_of
 from tests.test_oauth_flow import CHROMIUM_FLAGS, _browser_or_skip
 
@@ -166,14 +166,49 @@ async def rendered(
             await browser.close()
 
 
+# Every element with text of its own, outside SVG, whose contrast with what is behind it (its own
+# or an ancestor's background, else the host page's: the app's is transparent) is under 4.5:1.
+LOW_CONTRAST = """(page) => {
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = (c) => {
+    const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+  };
+  const behind = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length < 4 || c[3] > 0) return c;
+    }
+    return page;
+  };
+  const low = [];
+  for (const el of document.querySelectorAll("body *")) {
+    if (el.closest("svg") || el.closest("[hidden]")) continue;
+    if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+    const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(behind(el))].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    if (ratio < 4.5) low.push(`${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 30)}": ${ratio.toFixed(2)}`);
+  }
+  return low;
+}"""
+
+
+def _rgb(hex_colour: str) -> list[int]:
+    return [int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)]
+
+
 async def screenshots(view: Rendered, directory: Path, name: str, ready: Callable[[], Any]) -> None:
-    """One screenshot in the light theme, one after the host switches to dark."""
+    """One screenshot in the light theme, one after the host switches to dark; the text is legible in both."""
+    assert await view.app_frame().evaluate(LOW_CONTRAST, _rgb(PAGE_BACKGROUND["light"])) == []
     await view.page.screenshot(path=str(directory / f"{name}-light.png"), full_page=True)
     await view.page.evaluate("pamHost.setTheme('dark')")
     await view.page.wait_for_function("document.documentElement.className === 'dark'", timeout=5000)
     color = await view.app_frame().evaluate("getComputedStyle(document.body).color")
     assert color == "rgb(245, 244, 239)"  # the host's --color-text-primary, dark half of light-dark()
     await ready()
+    assert await view.app_frame().evaluate(LOW_CONTRAST, _rgb(PAGE_BACKGROUND["dark"])) == []
+    # The check can fail: dark-theme text on the light page would be flagged.
+    assert await view.app_frame().evaluate(LOW_CONTRAST, _rgb(PAGE_BACKGROUND["light"])) != []
     await view.page.screenshot(path=str(directory / f"{name}-dark.png"), full_page=True)
 
 
@@ -206,10 +241,11 @@ async def test_a_client_without_apps_sees_no_app_parts_and_gets_the_figures_as_t
     assert fuel["over_budget"] is True and fuel["remaining"] == "-56.00"
 
 
+@pytest.mark.parametrize("mode", ["auto", "legacy"])  # both protocol generations carry the capability
 async def test_an_apps_client_sees_the_links_the_app_only_tools_and_a_csp_that_admits_no_origin(
-    make_app: Callable[..., App], new_user: NewUser
+    make_app: Callable[..., App], new_user: NewUser, mode: Any
 ) -> None:
-    async with Client(build_server(make_app(await new_user())), extensions=[WITH_APPS]) as client:
+    async with Client(build_server(make_app(await new_user())), extensions=[WITH_APPS], mode=mode) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         resource = (await client.read_resource("ui://pam/spending")).contents[0]
     assert (tools["query_expenses"].meta or {})["ui"] == {"resourceUri": "ui://pam/spending"}
