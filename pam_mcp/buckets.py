@@ -12,14 +12,25 @@ import re
 from typing import Final
 
 from pam_mcp.resources import RESOURCES
-from pam_mcp.tools import CATALOGUE
+from pam_mcp.tools import APP_TOOLS, CATALOGUE
 
-__all__ = ["DEFAULT_TOOL_RATES", "RESOURCE_TOOLS", "TOOL_NAMES", "resource_tool"]
+__all__ = ["DEFAULT_TOOL_RATES", "RESOURCE_TOOLS", "TOOL_NAMES", "resource_tool", "tool_bucket"]
 
 TOOL_NAMES: Final = frozenset(spec.name for spec in CATALOGUE)
 
 # Tools with a bucket of their own unless the configuration says otherwise, as "tool=rate,...".
 DEFAULT_TOOL_RATES: Final = ",".join(f"{spec.name}={spec.default_rate}" for spec in CATALOGUE if spec.default_rate)
+
+# An app-only tool -> the tool whose data it shows, whose bucket its calls count in.
+_COUNTS_AS: Final[dict[str, str]] = {spec.name: spec.counts_as for spec in APP_TOOLS if spec.counts_as}
+if unknown_tools := set(_COUNTS_AS.values()) - TOOL_NAMES:
+    raise RuntimeError(f"an app-only tool counts as no declared tool: {', '.join(sorted(unknown_tools))}")
+
+
+def tool_bucket(name: str) -> str:
+    """The tool whose bucket a call of ``name`` counts in (itself, unless it shows another's data)."""
+    return _COUNTS_AS.get(name, name)
+
 
 # Resource URI (or URI template) -> the tool whose data it shows; None: no tool mirrors it,
 # so it counts in the global bucket.

@@ -20,7 +20,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, Server
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, ValidationError
 
-from pam_mcp.buckets import resource_tool
+from pam_mcp.buckets import resource_tool, tool_bucket
 from pam_mcp.errors import Forbidden, LimiterUnavailable, PamError, RateLimited
 from pam_mcp.server.app import App, bucket, current_caller, identify
 from pam_mcp.tools.offload import run_cpu
@@ -110,7 +110,7 @@ def guard(app: App, specs: Mapping[str, ToolSpec]) -> ServerMiddleware[Any]:
         spec = specs.get(name) if is_tool else None
         try:
             user = identify(app)
-            key, rate = bucket(app, name if is_tool else resource_tool(str(params.get("uri", ""))))
+            key, rate = bucket(app, tool_bucket(name) if is_tool else resource_tool(str(params.get("uri", ""))))
             await app.limiter.hit(str(user.id), key, rate)
         except (RateLimited, LimiterUnavailable, Forbidden) as exc:
             if is_tool:

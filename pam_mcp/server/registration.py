@@ -25,9 +25,10 @@ from pam_mcp.errors import DatabaseUnavailable, NotFound, OutcomeUnknown, PamErr
 from pam_mcp.identity import SupabaseJwtVerifier
 from pam_mcp.ratelimit import Rates
 from pam_mcp.server.app import GLOBAL_BUCKET, App, bucket, tool_context
+from pam_mcp.server.apps import apps_extension, hide_apps_from_other_clients, ui_meta
 from pam_mcp.server.auth import SupabaseTokenVerifier
 from pam_mcp.server.guard import current_arguments, guard, invalid_arguments, read_arguments
-from pam_mcp.tools import CATALOGUE
+from pam_mcp.tools import REGISTERED
 from pam_mcp.tools.common import ToolContext
 from pam_mcp.tools.spec import ResourceSpec, ToolSpec
 
@@ -111,8 +112,7 @@ def _add_tool(server: MCPServer[Any], app: App, spec: ToolSpec) -> None:
             open_world_hint=False,
         ),
         structured_output=True,
-        # MCP Apps: the ui:// resource a capable client renders beside the result.
-        meta={"ui": {"resourceUri": spec.ui_resource}} if spec.ui_resource else None,
+        meta=ui_meta(spec),
     )
 
 
@@ -204,10 +204,12 @@ def build_server(
         version=__version__,
         instructions=INSTRUCTIONS,
         log_level="WARNING",
-        middleware=[guard(app, {spec.name: spec for spec in CATALOGUE})],
+        # MCP Apps: the ui:// resources, and lists without them for clients that did not negotiate Apps.
+        middleware=[guard(app, {spec.name: spec for spec in REGISTERED}), hide_apps_from_other_clients],
+        extensions=[apps_extension()],
         **auth,
     )
-    for spec in CATALOGUE:
+    for spec in REGISTERED:
         _add_tool(server, app, spec)
     _add_resources(server, app)
     return server

@@ -16,7 +16,7 @@ from typing import Final
 from pam_mcp.tools import conversation, expenses, guardrails, savings, trips
 from pam_mcp.tools.spec import ToolSpec
 
-__all__ = ["CATALOGUE"]
+__all__ = ["APP_TOOLS", "CATALOGUE", "REGISTERED"]
 
 CATALOGUE: Final[tuple[ToolSpec, ...]] = (
     *trips.TOOLS,
@@ -25,5 +25,11 @@ CATALOGUE: Final[tuple[ToolSpec, ...]] = (
     *guardrails.TOOLS,
     *expenses.TOOLS,
 )
-if len({spec.name for spec in CATALOGUE}) != len(CATALOGUE):
+# Tools only an MCP App calls (``ToolSpec.app_only``): never offered to the model, so they are
+# not in the catalogue the instructions and the README describe.
+APP_TOOLS: Final[tuple[ToolSpec, ...]] = (*expenses.APP_TOOLS,)
+REGISTERED: Final[tuple[ToolSpec, ...]] = (*CATALOGUE, *APP_TOOLS)
+if len({spec.name for spec in REGISTERED}) != len(REGISTERED):
     raise RuntimeError("two tools share a name")
+if any(spec.app_only for spec in CATALOGUE) or not all(spec.app_only for spec in APP_TOOLS):
+    raise RuntimeError("app-only tools belong in APP_TOOLS, and only they")

@@ -19,6 +19,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from pam_mcp.apps import SPENDING
 from pam_mcp.store.records import ExpenseGrouping, ExpenseGroupRow, ExpenseRecord, NewExpense
 from pam_mcp.tools.common import (
     ClientRef,
@@ -248,6 +249,113 @@ async def query_expenses(ctx: ToolContext, args: QueryExpensesInput) -> QueryExp
     return result
 
 
+# -- for the spending dashboard (MCP App, ui://pam/spending): app-only tools -------------------
+# Both are built on query_expenses, so they share its rules (default range, limits, RLS) and need
+# nothing new from the store. The server counts them in query_expenses' rate-limit bucket.
+
+TrendGrouping = Literal["day", "week", "month"]
+
+
+class SpendingOverviewInput(Input):
+    start: dt.date | None = Field(default=None, description="First day (YYYY-MM-DD); default the 1st of this month")
+    end: dt.date | None = Field(default=None, description="Last day, inclusive; default the last day of start's month")
+    categories: list[ExpenseCategory] | None = Field(default=None, max_length=11, description="Only these categories")
+
+    @model_validator(mode="after")
+    def _check_range(self) -> SpendingOverviewInput:
+        if self.start and self.end and self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
+class SpendingOverview(Output):
+    currency: str = Field(description="The person's currency (ISO 4217), from their profile")
+    start: dt.date
+    end: dt.date
+    total: Decimal
+    count: int
+    categories: list[ExpenseGroup] = Field(description="Totals by category, largest first")
+    budgets: list[BudgetLine]
+    trend_by: TrendGrouping = Field(description="day for ranges up to 62 days, week up to 400, else month")
+    trend: list[ExpenseGroup] = Field(description="Totals by day, week or month, oldest first")
+
+
+class SpendingItemsInput(Input):
+    category: ExpenseCategory
+    start: dt.date | None = Field(default=None, description="First day (YYYY-MM-DD); default the 1st of this month")
+    end: dt.date | None = Field(default=None, description="Last day, inclusive; default the last day of start's month")
+    limit: int = Field(default=20, ge=1, le=100, description="Items per page")
+    cursor: str | None = Field(default=None, max_length=300, description="next_cursor from the previous page")
+
+    @model_validator(mode="after")
+    def _check_range(self) -> SpendingItemsInput:
+        if self.start and self.end and self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
+class SpendingItems(Output):
+    category: str
+    start: dt.date
+    end: dt.date
+    total: Decimal
+    count: int
+    items: list[ExpenseItem] = Field(description="Newest first")
+    next_cursor: str | None = None
+
+
+def trend_grouping(start: dt.date, end: dt.date) -> TrendGrouping:
+    days = (end - start).days + 1
+    return "day" if days <= 62 else "week" if days <= 400 else "month"
+
+
+async def spending_overview(ctx: ToolContext, args: SpendingOverviewInput) -> SpendingOverview:
+    by_category = await query_expenses(
+        ctx, QueryExpensesInput(start=args.start, end=args.end, categories=args.categories, group_by="category")
+    )
+    trend_by = trend_grouping(by_category.start, by_category.end)
+    trend = await query_expenses(
+        ctx,
+        QueryExpensesInput(start=by_category.start, end=by_category.end, categories=args.categories, group_by=trend_by),
+    )
+    profile = await ctx.store.profile(ctx.user)
+    return SpendingOverview(
+        currency=profile.currency if profile is not None else "AUD",  # the profiles table's default
+        start=by_category.start,
+        end=by_category.end,
+        total=by_category.total,
+        count=by_category.count,
+        categories=sorted(by_category.groups, key=lambda g: (-g.total, g.key or "")),
+        budgets=by_category.budgets,
+        trend_by=trend_by,
+        trend=sorted(trend.groups, key=lambda g: g.key or ""),
+    )
+
+
+async def spending_items(ctx: ToolContext, args: SpendingItemsInput) -> SpendingItems:
+    page = await query_expenses(
+        ctx,
+        QueryExpensesInput(
+            start=args.start,
+            end=args.end,
+            categories=[args.category],
+            group_by="none",
+            include_items=True,
+            limit=args.limit,
+            cursor=args.cursor,
+        ),
+    )
+    return SpendingItems(
+        category=args.category,
+        start=page.start,
+        end=page.end,
+        total=page.total,
+        count=page.count,
+        items=page.items or [],
+        next_cursor=page.next_cursor,
+    )
+
+
 # -- declarations (registered by the server layer) -------------------------------------------------
 
 QUERY_EXPENSES = ToolSpec(
@@ -263,6 +371,7 @@ QUERY_EXPENSES = ToolSpec(
     output=QueryExpensesResult,
     read_only=True,
     idempotent=True,
+    ui_resource=SPENDING.uri,
 )
 
 LOG_EXPENSE = ToolSpec(
@@ -279,4 +388,39 @@ LOG_EXPENSE = ToolSpec(
     read_only=False,
 )
 
+SPENDING_OVERVIEW = ToolSpec(
+    name="spending_overview",
+    title="Spending overview (for the dashboard)",
+    description="""
+        For the spending dashboard app: over a date range (default this month), the person's
+        currency, totals by category (largest first), each budget against its category, and the
+        trend by day (ranges up to 62 days), week or month.""",
+    run=spending_overview,
+    input=SpendingOverviewInput,
+    output=SpendingOverview,
+    read_only=True,
+    idempotent=True,
+    ui_resource=SPENDING.uri,
+    app_only=True,
+    counts_as="query_expenses",
+)
+
+SPENDING_ITEMS = ToolSpec(
+    name="spending_items",
+    title="One category's expenses (for the dashboard)",
+    description="""
+        For the spending dashboard app: a page of one category's expenses over a date range
+        (default this month), newest first, with the category's total and count; pass
+        next_cursor back as cursor for the next page.""",
+    run=spending_items,
+    input=SpendingItemsInput,
+    output=SpendingItems,
+    read_only=True,
+    idempotent=True,
+    ui_resource=SPENDING.uri,
+    app_only=True,
+    counts_as="query_expenses",
+)
+
 TOOLS = (QUERY_EXPENSES, LOG_EXPENSE)
+APP_TOOLS = (SPENDING_OVERVIEW, SPENDING_ITEMS)

@@ -48,12 +48,20 @@ class ToolSpec:
     refused_note: str | None = None
     # A ``ui://`` resource (MCP Apps) that shows this tool's result; None: text and data only.
     ui_resource: str | None = None
+    # Called only by its app (``ui_resource``), never offered to the model: listed only to
+    # clients that negotiated MCP Apps, with visibility "app".
+    app_only: bool = False
+    # The tool whose rate-limit bucket a call counts in when it shows that tool's data (an
+    # app-only tool), so a per-tool limit cannot be sidestepped through an app; None: its own.
+    counts_as: str | None = None
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
             raise ValueError(f"tool name {self.name!r} must be lower_snake_case")
         if self.ui_resource is not None and not self.ui_resource.startswith("ui://"):
             raise ValueError(f"{self.name}: ui_resource must be a ui:// URI")
+        if self.app_only and self.ui_resource is None:
+            raise ValueError(f"{self.name}: an app-only tool names the app (ui_resource) that calls it")
         object.__setattr__(self, "description", inspect.cleandoc(self.description))
 
     @property

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, TypeAdapter, model_validator
 
+from pam_mcp.apps import TRIP
 from pam_mcp.store.records import NewTrip, TripBrief, TripDetail
 from pam_mcp.tools.common import Input, Output, ToolContext, invalid
 from pam_mcp.tools.limits import (
@@ -198,6 +199,7 @@ LOG_TRIP = ToolSpec(
     input=LogTripInput,
     output=LogTripResult,
     read_only=False,
+    ui_resource=TRIP.uri,
 )
 
 TOOLS = (LOG_TRIP,)

@@ -7,7 +7,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from pam_mcp.tools.context import (
+from pam_mcp.tools.conversation import (
     MAX_CONTEXT_CHARS,
     ContextResult,
     EventOut,
@@ -15,6 +15,7 @@ from pam_mcp.tools.context import (
     SpendingOut,
     _fit,
 )
+
 from pam_mcp.tools.savings import guarantee_status
 
 START = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
