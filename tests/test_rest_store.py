@@ -36,7 +36,7 @@ from pam_mcp.serve import make_app
 from pam_mcp.server import build_server
 from pam_mcp.settings import Settings
 from pam_mcp.store.base import Caller
-from pam_mcp.store.pg_store import PostgresStore
+from pam_mcp.store.sql_store import PostgresStore
 from pam_mcp.store.postgres import Database
 from pam_mcp.store.records import NewExpense, NewTrip
 from pam_mcp.store.rest_store import RestStore

@@ -22,7 +22,7 @@ import pytest
 from mcp.client import Client
 
 from pam_mcp.server import App, build_server
-from pam_mcp.store.pg_store import PostgresStore
+from pam_mcp.store.sql_store import PostgresStore
 from pam_mcp.store.postgres import Database, UserTx
 from tests.conftest import NewUser
 

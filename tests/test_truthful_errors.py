@@ -26,7 +26,7 @@ from pam_mcp.migrate import migrate
 from pam_mcp.ratelimit import RateLimiter, parse_rate
 from pam_mcp.server import App
 from pam_mcp.store.base import Store
-from pam_mcp.store.pg_store import PostgresStore
+from pam_mcp.store.sql_store import PostgresStore
 from pam_mcp.store.postgres import Database
 from tests.conftest import NewUser
 from tests.postgrest_fake import PostgrestFake, rest_store

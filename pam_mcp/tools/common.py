@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import re
-import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -79,43 +77,9 @@ class ToolContext:
     user: Caller
     subscription_price: Decimal = Decimal("14.99")
     now: Callable[[], dt.datetime] = field(default=utc_now)
+    # No longer read: the store's functions work out the person's "today" in SQL, in the same
+    # call (migrations/20261201000100_operations.sql). Kept until App stops passing it.
     zones: ZoneCache = field(default_factory=dict)
-
-    def zone_cached(self) -> bool:
-        cached = self.zones.get(self.user.id)
-        return cached is not None and cached[1] > time.monotonic()
-
-    async def zone(self) -> ZoneInfo:
-        """The user's time zone (their profile's), so "today" and "this month" are theirs."""
-        clock = time.monotonic()
-        cached = self.zones.get(self.user.id)
-        if cached is not None and cached[1] > clock:
-            return cached[0]
-        zone = zone_named(await self.store.timezone(self.user))
-        if len(self.zones) >= ZONE_CACHE_USERS:
-            self.zones.clear()
-        self.zones[self.user.id] = (zone, clock + ZONE_CACHE_SECONDS)
-        return zone
-
-    async def today(self) -> dt.date:
-        """Today where the user is: an Australian's morning is still yesterday in UTC."""
-        return self.now().astimezone(await self.zone()).date()
-
-
-def zone_and_work_in_one_transaction(
-    tool: Callable[Concatenate[ToolContext, P], Coroutine[Any, Any, R]],
-) -> Callable[Concatenate[ToolContext, P], Coroutine[Any, Any, R]]:
-    """For a tool that needs the person's "today" before its one store call: when their zone is
-    not cached, reading it and that call share one transaction (on the Postgres store)."""
-
-    @functools.wraps(tool)
-    async def call(ctx: ToolContext, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        if ctx.zone_cached():
-            return await tool(ctx, *args, **kwargs)
-        async with ctx.store.reading_zone_first(ctx.user):
-            return await tool(ctx, *args, **kwargs)
-
-    return call
 
 
 class Output(BaseModel):
