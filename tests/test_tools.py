@@ -16,8 +16,8 @@ from mcp.client import Client
 
 from pam_mcp.ratelimit import RateLimiter, parse_rate
 from pam_mcp.server import App, build_server
-from pam_mcp.store.sql_store import PostgresStore
 from pam_mcp.store.postgres import Database
+from pam_mcp.store.sql_store import PostgresStore
 from tests.conftest import NewUser
 from tests.postgrest_fake import PostgrestFake, rest_store
 
