@@ -31,8 +31,8 @@ from pam_mcp.ratelimit import RateLimiter
 from pam_mcp.runtime import redis_client
 from pam_mcp.server import App, build_server
 from pam_mcp.store.base import Caller
-from pam_mcp.store.sql_store import PostgresStore
 from pam_mcp.store.postgres import Database
+from pam_mcp.store.sql_store import PostgresStore
 
 USERS = 10_000
 PROBE_ROWS = 100

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import uuid
 from decimal import Decimal
@@ -184,8 +183,3 @@ class ExpenseReport(Dated):
     by_category: list[ExpenseGroupRow]
     # A page of the expenses themselves, newest first, when the caller asked for one.
     items: list[ExpenseRecord] | None = None
-
-
-def month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
-    """The first and last day of ``day``'s month."""
-    return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,18 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from pam_mcp.errors import InvalidInput
 from pam_mcp.store.base import Caller, Store
 
-log = logging.getLogger(__name__)
-P = ParamSpec("P")
-R = TypeVar("R")
-
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-# How long a user's time zone is remembered (a process-wide cache shared through the App).
-ZONE_CACHE_SECONDS = 300.0
-ZONE_CACHE_USERS = 10_000
 ZoneCache = dict[uuid.UUID, tuple[ZoneInfo, float]]
 
 
@@ -48,25 +40,6 @@ def load_zone(name: str) -> ZoneInfo | None:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # 'America' is a directory: IsADirectoryError
         return None
-
-
-def zone_named(name: str | None) -> ZoneInfo:
-    """The profile's IANA time zone; UTC when it has none.
-
-    The database refuses names that are not zones, but a row written before that rule, or a
-    zone this machine's zone data lacks, is read as UTC with a warning rather than failing
-    every dated call for that person.
-    """
-    if not name:
-        return UTC
-    zone = load_zone(name)
-    if zone is None:
-        log.warning("profiles.timezone %r is not a time zone this server knows; using UTC", name[:64])
-        return UTC
-    return zone
-
-
-UTC = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
