@@ -15,18 +15,20 @@ import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import anyio.to_thread
 
-from pam_mcp.errors import NotFound, PamError
+from pam_mcp.errors import InvalidInput, NotFound, PamError
 from pam_mcp.store.base import Caller
 from pam_mcp.store.records import (
     CalendarRecord,
+    ColumnInfo,
     ContextSnapshot,
     ExpenseGrouping,
+    ExpenseGroupRow,
     ExpenseRecord,
     ExpenseReport,
     LoggedExpense,
@@ -42,7 +44,6 @@ from pam_mcp.store.records import (
     TripBrief,
     TripDetail,
 )
-from pam_mcp.store.supabase_functions import context_snapshot, merged_session, plain_json, table_info
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,67 @@ def _noted(result: dict[str, Any]) -> dict[str, Any]:
     if refused:
         log.warning("profiles.timezone %r is not a time zone this server knows; using UTC", str(refused)[:64])
     return result
+
+
+# -- what a result means, once for both stores ------------------------------------------
+# The bound the database keeps on a session's context (bytes of its stored JSON text):
+# pam_limit('session_context_bytes'), quoted here for the error (tests/test_fairness.py
+# checks the tools' copy, limits.SESSION_CONTEXT_BYTES, against the database).
+MAX_CONTEXT_BYTES = 16_384
+
+
+def merged_session(row: Mapping[str, Any] | None, session_id: uuid.UUID | None) -> SessionRecord:
+    """The outcome of ``public.merge_session_context``: the session, or the error to show."""
+    if row is None:
+        raise NotFound(f"No session {session_id}.")
+    if not row["stored"]:
+        raise InvalidInput(
+            f"The session context would be {row['size_bytes']} bytes; the limit is {MAX_CONTEXT_BYTES}. "
+            "Remove keys that are no longer needed (the 'remove' argument)."
+        )
+    return SessionRecord.model_validate({k: row[k] for k in ("id", "context", "updated_at")})
+
+
+def plain_json(value: Any) -> Any:
+    """A JSON document as json.loads gives it (floats), from one read with exact numbers.
+
+    Both stores read function results with ``parse_float=Decimal`` so money keeps its digits;
+    a document the user stored (a session's context, preferences) must come back as it went in.
+    """
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: plain_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain_json(v) for v in value]
+    return value
+
+
+def context_snapshot(doc: Mapping[str, Any], session_id: uuid.UUID | None) -> ContextSnapshot:
+    """The result of ``public.context_snapshot`` (read with exact numbers), or the error to show."""
+    if doc.get("session_missing"):
+        raise NotFound(f"No session {session_id}.")
+    profile, session = doc["profile"], doc["session"]
+    return ContextSnapshot.model_validate(
+        {
+            **doc,
+            "profile": None if profile is None else {**profile, "preferences": plain_json(profile["preferences"])},
+            "session": None if session is None else {**session, "context": plain_json(session["context"])},
+            "spending": [ExpenseGroupRow.model_validate(g) for g in doc["spending"] if g["count"]],
+            "budgets": {b["category"]: b["monthly_limit"] for b in doc["budgets"]},
+        }
+    )
+
+
+def table_info(row: Mapping[str, Any]) -> TableInfo:
+    """One row of ``public.describe_schema()``: the comment is '<access class>: <description>'."""
+    access, _, description = str(row["comment"]).partition(":")
+    return TableInfo(
+        name=row["name"],
+        access_class=access.strip() or "unknown",
+        description=description.strip(),
+        columns=[ColumnInfo.model_validate(c) for c in row["columns"]],
+    )
 
 
 class StoreOperations:
