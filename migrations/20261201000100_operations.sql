@@ -29,7 +29,10 @@
 
 -- ---------------------------------------------------------------------------
 -- The person's "today", and the stored zone name when it is not one this database knows
--- (read as UTC: only a row from before 20261130000400_valid_time_zones.sql can hold one).
+-- (read as UTC). Every zone written since 20261130000400_valid_time_zones.sql passed
+-- public.is_time_zone_name (a trigger), and older unknown names were cleared then, so only a
+-- row written around the trigger can hold one: the cheap shape test and AT TIME ZONE's own
+-- refusal catch it without paying for is_time_zone_name (~120 us) on every dated call.
 -- ---------------------------------------------------------------------------
 create or replace function public.pam_today(p_now timestamptz, out today date, out refused_zone text)
 language plpgsql
@@ -39,13 +42,19 @@ set search_path = ''
 as $$
 declare
   v_zone text;
+  v_now timestamptz := coalesce(p_now, pg_catalog.now());
 begin
   select p.timezone into v_zone from public.profiles as p where p.id = (select auth.uid());
-  if v_zone is not null and not public.is_time_zone_name(v_zone) then
+  if v_zone is not null and not public.is_time_zone_shape(v_zone) then
     refused_zone := pg_catalog.left(v_zone, 64);
     v_zone := null;
   end if;
-  today := (coalesce(p_now, pg_catalog.now()) at time zone coalesce(v_zone, 'UTC'))::date;
+  begin
+    today := (v_now at time zone coalesce(v_zone, 'UTC'))::date;
+  exception when invalid_parameter_value then  -- a directory ('America'), an unknown name
+    refused_zone := pg_catalog.left(v_zone, 64);
+    today := (v_now at time zone 'UTC')::date;
+  end;
 end;
 $$;
 
@@ -494,6 +503,54 @@ as $$
   select coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(d) order by d.name), '[]'::jsonb)
     from public.describe_schema() as d
 $$;
+
+-- ---------------------------------------------------------------------------
+-- What each one is for (pam://schema and the Supabase dashboard show these).
+-- ---------------------------------------------------------------------------
+comment on function public.pam_insert_trip(text, timestamptz, timestamptz, jsonb, jsonb, text, numeric) is
+  'Records a trip of auth.uid(); returns it as a brief (route points and stops counted).';
+comment on function public.pam_get_trip(uuid) is
+  'One trip of auth.uid() with notes and stops, its route counted; null when not theirs or missing.';
+comment on function public.pam_recent_trips(integer) is
+  'The latest trips of auth.uid() as briefs, newest first, at most pam_limit(''recent_trips'').';
+comment on function public.pam_record_saving(numeric, text, text, date, text, timestamptz) is
+  'Records a saving (default date: the person''s today; not after tomorrow); returns the month''s total and today.';
+comment on function public.pam_month_savings(date, integer, timestamptz) is
+  'A month''s total saved and its latest savings (at most 1001), with the person''s today.';
+comment on function public.pam_expense_page(date, date, text[], date, uuid, integer) is
+  'A page of expenses of auth.uid(), newest first, after (p_after_day, p_after_id); at most 101.';
+comment on function public.pam_expense_report(date, date, text[], text, date, uuid, integer, timestamptz) is
+  'Spending grouped as asked (default: the person''s month; at most 3 x 366 days), budgets, category totals and optionally a page.';
+comment on function public.pam_log_expense(numeric, text, text, date, uuid, text, timestamptz) is
+  'Records an expense (default date: the person''s today; client_ref counts a retry once) and totals its month for its category.';
+comment on function public.pam_profile() is
+  'The profile of auth.uid(), or null.';
+comment on function public.pam_timezone() is
+  'The time zone name of auth.uid()''s profile, or null.';
+comment on function public.pam_session(uuid) is
+  'One PAM session of auth.uid(), or null.';
+comment on function public.pam_latest_session() is
+  'The most recently used PAM session of auth.uid(), or null.';
+comment on function public.pam_merge_context(uuid, jsonb, text[]) is
+  'merge_session_context as one document (null: no such session; stored false: over the cap).';
+comment on function public.pam_log_message(uuid, text, text, jsonb) is
+  'log_pam_message as one document (null: no such session).';
+comment on function public.pam_recent_messages(uuid, integer) is
+  'The latest messages of a session of auth.uid(), oldest first, at most pam_limit(''context_messages'').';
+comment on function public.pam_upcoming_events(timestamptz, integer) is
+  'Calendar events of auth.uid() not yet over at p_after, soonest first, at most 100.';
+comment on function public.pam_context(uuid, integer, timestamptz) is
+  'context_snapshot for the person''s current month, with month_start and today.';
+comment on function public.pam_safety_level() is
+  'The guardrail level of auth.uid() (medium when unset).';
+comment on function public.pam_guardrail_settings() is
+  'The guardrail level and the profile''s country code of auth.uid().';
+comment on function public.pam_set_safety_level(text) is
+  'Sets the guardrail level of auth.uid(); returns the level it replaced (medium when unset).';
+comment on function public.pam_insert_safety_event(text, text, jsonb) is
+  'Adds an entry to auth.uid()''s safety log; returns its id.';
+comment on function public.pam_schema() is
+  'describe_schema as one document.';
 
 -- ---------------------------------------------------------------------------
 -- Who may call them: authenticated only.
