@@ -1,7 +1,7 @@
 """The Supabase REST store at the HTTP boundary: what it sends, and what it makes of the answers.
 
 The server on the other side is ``tests.postgrest_fake`` (a fake PostgREST and Supabase
-Auth over the real test database). These tests pin the exact requests (paths, filters,
+Auth over the real test database). These tests pin the exact requests (RPC paths, arguments,
 headers, bodies), the mapping of PostgREST's error responses to the project's errors,
 the stdio sign-in and its renewal before expiry (with an injected clock), and that the
 service-role key never travels on a user's behalf nor shows up in a log or an error.

@@ -69,15 +69,20 @@ def _json_text(items: list[Any]) -> JsonText:
     return JsonText("[" + ",".join(parts) + "]")
 
 
+# An answer of the wrong shape comes after the function ran (and a write committed), so it
+# claims nothing about what was saved.
+_UNREADABLE = "The database answered in a form pam-mcp cannot read; apply pam-mcp's migrations (pam-mcp migrate)."
+
+
 def _object(result: Any) -> dict[str, Any]:
     if not isinstance(result, dict):
-        raise PamError("The database could not complete the request; nothing was saved.")
+        raise PamError(_UNREADABLE)
     return result
 
 
 def _list(result: Any) -> list[Any]:
     if not isinstance(result, list):
-        raise PamError("The database could not complete the request; nothing was saved.")
+        raise PamError(_UNREADABLE)
     return result
 
 
