@@ -6,6 +6,8 @@ API (here the stand-in, which runs the function on the real database as the toke
 A person is seeded with something of everything; every read is asked of both stores and the
 records compared whole. Every write is made once through each store, for two people seeded
 alike, and the records compared with what necessarily differs (fresh ids, times) set aside.
+And on each store, another person asking for the same things (by the same ids) gets exactly
+what they would if none of it existed: row level security leaves no trace of whose it is.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
+from pam_mcp.errors import PamError
 from pam_mcp.store.base import Caller
 from pam_mcp.store.operations import StoreOperations
 from pam_mcp.store.postgres import Database
@@ -171,3 +174,29 @@ async def test_both_stores_write_the_same(
     assert comparable(over_pg, seeded_first) == comparable(over_rest, seeded_second)
     function = {"insert_message": "pam_log_message", "insert_expense": "pam_log_expense"}.get(name, f"pam_{name}")
     assert [r.path for r in fake.requests] == [f"/rest/v1/rpc/{function}"]  # one request
+
+
+async def outcome(operation: Awaitable[Any]) -> Any:
+    """What a call gives: its result, or its error's type and words."""
+    try:
+        return await operation
+    except PamError as exc:
+        return (type(exc).__name__, str(exc))
+
+
+@pytest.mark.parametrize("kind", ["postgres", "rest"])
+@pytest.mark.parametrize("name", list(READS))
+async def test_another_person_reads_what_they_would_if_none_of_it_existed(
+    name: str, kind: str, stores: tuple[PostgresStore, RestStore, PostgrestFake], db: Database, new_user: NewUser
+) -> None:
+    pg, rest, fake = stores
+    owner, stranger = await new_user(), await new_user()
+    seeded = await seed(db, owner)
+    store: StoreOperations = pg if kind == "postgres" else rest
+    caller = Caller(stranger, fake.mint(stranger))
+    theirs = await outcome(READS[name](store, caller, seeded))
+    # The same ids once nothing of the owner's exists at all.
+    async with db.as_owner() as tx:
+        await tx.execute("delete from auth.users where id = $1", owner)
+    gone = await outcome(READS[name](store, caller, seeded))
+    assert theirs == gone
