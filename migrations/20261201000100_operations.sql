@@ -368,8 +368,9 @@ security invoker
 set search_path = ''
 set timezone to 'UTC'
 as $$
-  -- merge_session_context holds the cap (pam_limit('session_context_bytes')).
-  select pg_catalog.to_jsonb(m) from public.merge_session_context(p_session_id, p_facts, p_remove, null) as m
+  -- merge_session_context holds the cap; it is named in the result for the error to quote.
+  select pg_catalog.to_jsonb(m) || pg_catalog.jsonb_build_object('limit_bytes', public.pam_limit('session_context_bytes'))
+    from public.merge_session_context(p_session_id, p_facts, p_remove, null) as m
 $$;
 
 create or replace function public.pam_log_message(p_session_id uuid, p_role text, p_content text, p_metadata jsonb)

@@ -95,19 +95,13 @@ def _noted(result: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- what a result means, once for both stores ------------------------------------------
-# The bound the database keeps on a session's context (bytes of its stored JSON text):
-# pam_limit('session_context_bytes'), quoted here for the error (tests/test_fairness.py
-# checks the tools' copy, limits.SESSION_CONTEXT_BYTES, against the database).
-MAX_CONTEXT_BYTES = 16_384
-
-
 def merged_session(row: Mapping[str, Any] | None, session_id: uuid.UUID | None) -> SessionRecord:
     """The outcome of ``public.merge_session_context``: the session, or the error to show."""
     if row is None:
         raise NotFound(f"No session {session_id}.")
     if not row["stored"]:
         raise InvalidInput(
-            f"The session context would be {row['size_bytes']} bytes; the limit is {MAX_CONTEXT_BYTES}. "
+            f"The session context would be {row['size_bytes']} bytes; the limit is {row['limit_bytes']}. "
             "Remove keys that are no longer needed (the 'remove' argument)."
         )
     return SessionRecord.model_validate({k: row[k] for k in ("id", "context", "updated_at")})
