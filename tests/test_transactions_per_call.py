@@ -5,6 +5,7 @@ over the test's pool puts asyncpg's query logger on every connection it hands ou
 tools are driven through the real in-memory MCP client. A call must send exactly one
 statement that calls an operation (``public.pam_<name>``, migrations/20261201000100_operations.sql)
 inside at most one BEGIN and one COMMIT: no time-zone lookup first, no second read after.
+Through Supabase's REST API the same calls are one request each (``POST /rest/v1/rpc/pam_...``).
 
 The one exception is check_guardrails when it warns or blocks: its rules need the person's
 level and country before they run, and only their verdict says whether there is anything to
@@ -26,6 +27,7 @@ from pam_mcp.server import App, build_server
 from pam_mcp.store.postgres import Database
 from pam_mcp.store.sql_store import PostgresStore
 from tests.conftest import NewUser
+from tests.postgrest_fake import PostgrestFake, rest_store
 
 pytestmark = pytest.mark.anyio
 
@@ -72,18 +74,9 @@ async def watched_calls(
     return sent
 
 
-async def test_every_tool_call_is_one_transaction_and_one_operation_statement(
-    db: Database, new_user: NewUser, make_app: Callable[..., App]
-) -> None:
-    watched = WatchedDatabase(db.pool)
-    user = await new_user()
-    app = make_app(user)
-    app = App(**{**app.__dict__, "store": PostgresStore(watched)})
-    today = dt.date.today()
-    async with Client(build_server(app)) as client:  # a session to log a message in
-        session = (await client.call_tool("update_context", {"facts": {"rig": "22ft Jayco"}})).structured_content
-    assert session is not None
-    calls: list[tuple[str, dict[str, Any]]] = [
+def tool_calls(today: dt.date, session_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """A call of every tool (and the resources that read the store), the write paths twice."""
+    return [
         ("log_trip", {"started_at": f"{today}T07:00:00+10:00", "title": "Cobar to Bourke"}),
         ("record_saving", {"amount": "6.40", "category": "fuel", "description": "diesel 8c/L cheaper"}),
         ("log_expense", {"amount": "88.10", "category": "fuel", "description": "diesel at Cobar"}),
@@ -95,13 +88,27 @@ async def test_every_tool_call_is_one_transaction_and_one_operation_statement(
         ("set_guardrails", {"safety_level": "high"}),
         ("update_context", {"facts": {"dog": "Rex"}}),
         ("get_context", {}),
-        ("log_message", {"session_id": session["session_id"], "role": "user", "content": "hi"}),
+        ("log_message", {"session_id": session_id, "role": "user", "content": "hi"}),
         ("pam://savings/{month}", {"month": f"{today:%Y-%m}"}),  # the guarantee needs the person's today
         ("pam://expenses/{month}", {"month": f"{today:%Y-%m}"}),
         ("pam://trips", {}),
         ("pam://profile", {}),
         ("pam://guardrails", {}),
     ]
+
+
+async def test_every_tool_call_is_one_transaction_and_one_operation_statement(
+    db: Database, new_user: NewUser, make_app: Callable[..., App]
+) -> None:
+    watched = WatchedDatabase(db.pool)
+    user = await new_user()
+    app = make_app(user)
+    app = App(**{**app.__dict__, "store": PostgresStore(watched)})
+    today = dt.date.today()
+    async with Client(build_server(app)) as client:  # a session to log a message in
+        session = (await client.call_tool("update_context", {"facts": {"rig": "22ft Jayco"}})).structured_content
+    assert session is not None
+    calls = tool_calls(today, session["session_id"])
     sent = await watched_calls(app, watched, calls)
     shape = {name: [(watched.transactions(s), len(operations(s))) for s in runs] for name, runs in sent.items()}
     assert shape == {name: [(1, 1)] * len(runs) for name, runs in sent.items()}
@@ -138,3 +145,30 @@ async def test_a_refused_call_gives_its_connection_back(
             assert refused.is_error
             assert "saved_on is in the future" in str(refused.content)
     assert db.pool.get_idle_size() == db.pool.get_size()
+
+
+async def test_every_tool_call_is_one_request_on_supabases_rest_api(
+    database_url: str, new_user: NewUser, make_app: Callable[..., App]
+) -> None:
+    user = await new_user()
+    async with PostgrestFake.running(database_url) as fake, fake.client() as http:
+        app = make_app(user)
+        app = App(**{**app.__dict__, "store": rest_store(fake, http, user)})
+        async with Client(build_server(app)) as client:
+            session = (await client.call_tool("update_context", {"facts": {"rig": "22ft Jayco"}})).structured_content
+            assert session is not None
+            requests: dict[str, list[list[str]]] = {}
+            for name, arguments in tool_calls(dt.date.today(), session["session_id"]):
+                before = len(fake.requests)
+                if name.startswith("pam://"):
+                    await client.read_resource(name.format(**arguments))
+                else:
+                    result = await client.call_tool(name, arguments)
+                    assert not result.is_error, (name, result.content)
+                # The stdio user's sign-in (once, then renewed before expiry) is Auth's, not a data request.
+                sent = [r.path for r in fake.requests[before:] if r.path.startswith("/rest/")]
+                requests.setdefault(name, []).append(sent)
+    assert {name: [len(s) for s in runs] for name, runs in requests.items()} == {
+        name: [1] * len(runs) for name, runs in requests.items()
+    }
+    assert all(path.startswith("/rest/v1/rpc/pam_") for runs in requests.values() for s in runs for path in s)
