@@ -34,8 +34,8 @@ from bench.stats import Op, interleaved
 from pam_mcp.ratelimit import RateLimiter
 from pam_mcp.runtime import redis_client
 from pam_mcp.server import build_server, new_app
-from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database, UserTx
+from pam_mcp.store.sql_store import PostgresStore
 
 TOOLS = ["log_trip", "record_saving", "get_context", "query_expenses"]
 

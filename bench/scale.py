@@ -31,8 +31,8 @@ from pam_mcp.ratelimit import RateLimiter
 from pam_mcp.runtime import redis_client
 from pam_mcp.server import build_server, new_app
 from pam_mcp.store.base import Caller
-from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
+from pam_mcp.store.sql_store import PostgresStore
 
 USERS = 10_000
 PROBE_ROWS = 100
@@ -127,7 +127,7 @@ def row_scan_op(db: Database, user: uuid.UUID, first: dt.date, last: dt.date) ->
 
 def sql_op(store: PostgresStore, user: uuid.UUID, first: dt.date, last: dt.date) -> Op:
     async def op() -> None:
-        await store.expense_groups(Caller(user), first, last, None, "category")
+        await store.expense_report(Caller(user), first, last, None, "category")
 
     return op
 

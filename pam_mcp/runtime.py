@@ -28,9 +28,9 @@ from pam_mcp.migrate import migrate, migration_status
 from pam_mcp.settings import Settings
 from pam_mcp.store import admin
 from pam_mcp.store.base import Store
-from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
 from pam_mcp.store.rest_store import RestStore
+from pam_mcp.store.sql_store import PostgresStore
 from pam_mcp.store.supabase_session import SupabaseSession
 
 log = logging.getLogger(__name__)

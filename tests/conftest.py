@@ -237,7 +237,7 @@ def make_app(db: Database, redis_client: Any, redis_prefix: str) -> Callable[...
     """Builds the App the server runs on: the real store, the real limiter, this test's key space."""
     from pam_mcp.ratelimit import RateLimiter, parse_rate
     from pam_mcp.server import App, new_app
-    from pam_mcp.store.pg_store import PostgresStore
+    from pam_mcp.store.sql_store import PostgresStore
 
     def make(user: uuid.UUID | None = None, *, rate: str = "1000/hour", **kwargs: Any) -> App:
         return new_app(

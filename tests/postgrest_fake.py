@@ -9,9 +9,12 @@ run as PostgREST runs it, in one transaction on the real test PostgreSQL with
 constraints and the store functions decide exactly as they would behind Supabase.
 PostgreSQL errors come back in PostgREST's shape and with its HTTP status mapping.
 
-It is strict: a request shape outside the subset (an unknown parameter, operator or
-``Prefer`` value, a body of the wrong kind) is answered 400 with a PGRST-style code, so
-the store cannot come to rely on something real PostgREST would not do. Every request is
+The subset is PostgREST's RPC API (``POST /rest/v1/rpc/<function>`` with named arguments as a
+JSON object) and Auth's token endpoint: pam-mcp's every operation is one SQL function, so
+the fake only runs that function, as PostgREST does, and reimplements no table query. It is
+strict: query parameters, a ``Prefer`` header or a body that is not an object are answered
+400 with a PGRST-style code, so the store cannot come to rely on something real PostgREST
+would not do. Every request is
 recorded (method, path, query, headers, body) so tests can assert what the store sent.
 
 Served to the store through an httpx transport (no socket); ``stop()`` makes the transport
@@ -41,12 +44,6 @@ from starlette.routing import Route
 from tests.conftest import JWT_SECRET
 
 URL = "http://supabase.fake"
-FILTER_OPS = {"eq": "=", "neq": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "in": "in", "is": "is"}
-PREFER = {
-    "return": {"minimal", "representation", "headers-only"},
-    "resolution": {"ignore-duplicates", "merge-duplicates"},
-    "missing": {"default"},
-}
 IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -95,82 +92,6 @@ def _status_for(sqlstate: str, role: str) -> int:
     return by_class.get(sqlstate[:2], 400)
 
 
-def _split_top(text: str) -> list[str]:
-    """Split on commas outside parentheses and double quotes."""
-    parts, depth, quoted, cur = [], 0, False, ""
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-        elif not quoted and ch == "(":
-            depth += 1
-        elif not quoted and ch == ")":
-            depth -= 1
-        if ch == "," and depth == 0 and not quoted:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    parts.append(cur)
-    return parts
-
-
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-    return value
-
-
-class _Query:
-    """SQL text and parameters built from one request."""
-
-    def __init__(self, columns: dict[str, str]) -> None:
-        self.columns = columns
-        self.args: list[Any] = []
-
-    def arg(self, value: Any, cast: str) -> str:
-        self.args.append(value)
-        return f"${len(self.args)}::{cast}"
-
-    def column(self, name: str, table: str) -> str:
-        if name not in self.columns:
-            raise PgrstError(400, "42703", f"column {table}.{name} does not exist")
-        return f'"{name}"'
-
-    def condition(self, table: str, name: str, expression: str) -> str:
-        """``col`` and ``op.value`` (a query parameter) to SQL."""
-        op, dot, value = expression.partition(".")
-        if not dot or op not in FILTER_OPS:
-            raise PgrstError(400, "PGRST100", f'"failed to parse filter ({expression})" (line 1, column 1)')
-        col = self.column(name, table)
-        kind = self.columns[name]
-        if op == "is":
-            if value not in ("null", "true", "false", "unknown"):
-                raise PgrstError(400, "PGRST100", f'"failed to parse filter (is.{value})" (line 1, column 4)')
-            return f"{col} is {value}"
-        if op == "in":
-            if not (value.startswith("(") and value.endswith(")")):
-                raise PgrstError(400, "PGRST100", f'"failed to parse filter (in.{value})" (line 1, column 4)')
-            items = [_unquote(v) for v in _split_top(value[1:-1])]
-            return f"{col} = any({self.arg(items, 'text[]')}::{kind}[])"
-        return f"{col} {FILTER_OPS[op]} {self.arg(_unquote(value), 'text')}::{kind}"
-
-    def logic(self, table: str, op: str, tree: str) -> str:
-        """``or=(a.eq.1,and(b.is.null,c.gte.2))`` to SQL."""
-        if not (tree.startswith("(") and tree.endswith(")")):
-            raise PgrstError(400, "PGRST100", f'"failed to parse logic tree ({tree})" (line 1, column 1)')
-        terms = []
-        for item in _split_top(tree[1:-1]):
-            inner = re.match(r"^(and|or)(\(.*\))$", item)
-            if inner:
-                terms.append(self.logic(table, inner.group(1), inner.group(2)))
-            else:
-                name, dot, expression = item.partition(".")
-                if not dot:
-                    raise PgrstError(400, "PGRST100", f'"failed to parse logic tree ({tree})" (line 1, column 1)')
-                terms.append(self.condition(table, name, expression))
-        return "(" + f" {op} ".join(terms) + ")"
-
-
 @dataclass
 class PostgrestFake:
     """The fake: an ASGI app (``app``), its requests (``requests``), its users' credentials."""
@@ -186,7 +107,6 @@ class PostgrestFake:
     _passwords: dict[str, tuple[str, uuid.UUID]] = field(default_factory=dict)
     _refresh_tokens: dict[str, uuid.UUID] = field(default_factory=dict)
     _canned: list[tuple[int, bytes, str]] = field(default_factory=list)
-    _catalog: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
     @asynccontextmanager
@@ -244,7 +164,6 @@ class PostgrestFake:
             routes=[
                 Route("/auth/v1/token", self._token, methods=["POST"]),
                 Route("/rest/v1/rpc/{function}", self._rpc, methods=["POST"]),
-                Route("/rest/v1/{table}", self._table, methods=["GET", "POST"]),
             ]
         )
 
@@ -303,15 +222,6 @@ class PostgrestFake:
             raise PgrstError(401, "PGRST303", "JWT expired")
         return claims
 
-    def _prefer(self, request: Request) -> dict[str, str]:
-        prefs: dict[str, str] = {}
-        for item in filter(None, (p.strip() for p in ",".join(request.headers.getlist("prefer")).split(","))):
-            name, _, value = item.partition("=")
-            if value not in PREFER.get(name, set()):
-                raise PgrstError(400, "PGRST122", f"Invalid preferences given with handling=strict: {item}")
-            prefs[name] = value
-        return prefs
-
     async def _respond(self, request: Request, handler: Callable[..., Awaitable[Response]], *args: Any) -> Response:
         body = await self._record(request)
         try:
@@ -349,137 +259,13 @@ class PostgrestFake:
         except (OSError, asyncpg.InterfaceError):
             raise PgrstError(503, "PGRST001", "Database client error. Retrying the connection.") from None
 
-    async def _columns(self, table: str) -> dict[str, str]:
-        if not self._catalog:
-            async with self._pool.acquire() as conn:
-                rows = await conn.fetch(
-                    "select c.relname, a.attname, format_type(a.atttypid, a.atttypmod) from pg_class c"
-                    " join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped"
-                    " where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'v')"
-                )
-            for rel, col, kind in rows:
-                self._catalog.setdefault(rel, {})[col] = kind
-        if table not in self._catalog:
-            raise PgrstError(404, "PGRST205", f"Could not find the table 'public.{table}' in the schema cache")
-        return self._catalog[table]
-
-    def _select_list(self, query: _Query, table: str, select: str | None) -> str:
-        if select is None or select == "*":
-            return "*"
-        names = select.split(",")
-        for name in names:
-            if not IDENT.match(name):
-                raise PgrstError(400, "PGRST100", f'"failed to parse select parameter ({select})" (line 1, column 1)')
-        return ", ".join(query.column(n, table) for n in names)
-
-    @staticmethod
-    def _output(request: Request, row: Any, status: int) -> Response:
-        # The JSON text is PostgreSQL's own (json_agg), as PostgREST's is: numbers keep their digits.
-        json_text: str = row["body"]
-        if request.headers.get("accept") == "application/vnd.pgrst.object+json":
-            if row["n"] != 1:
-                raise PgrstError(
-                    406, "PGRST116", "JSON object requested, multiple (or no) rows returned",
-                    f"The result contains {row['n']} rows",
-                )  # fmt: skip
-            json_text = row["first"]
-        return Response(json_text, status, media_type="application/json; charset=utf-8")
-
-    async def _table(self, request: Request) -> Response:
-        return await self._respond(request, self._table_request, request.path_params["table"])
-
-    async def _table_request(self, request: Request, claims: dict[str, Any], body: Any, table: str) -> Response:
-        if not IDENT.match(table):
-            raise PgrstError(404, "PGRST205", f"Could not find the table 'public.{table}' in the schema cache")
-        query = _Query(await self._columns(table))
-        params = request.query_params.multi_items()
-        reserved = {"select", "order", "limit", "offset", "or", "and", "on_conflict", "columns"}
-        where: list[str] = []
-        for name, value in params:
-            if name in ("or", "and"):
-                where.append(query.logic(table, name, value))
-            elif name not in reserved:
-                if not IDENT.match(name):
-                    raise PgrstError(400, "PGRST100", f'"failed to parse filter ({name})" (line 1, column 1)')
-                where.append(query.condition(table, name, value))
-        select = self._select_list(query, table, request.query_params.get("select"))
-        prefs = self._prefer(request)
-        if request.method == "GET":
-            if body is not None or prefs or {"on_conflict", "columns"} & set(request.query_params):
-                raise PgrstError(400, "PGRST100", "GET takes no body, Prefer or write parameters")
-            sql = f'select {select} from public."{table}"'
-            if where:
-                sql += " where " + " and ".join(where)
-            sql += self._order(query, table, request.query_params.get("order"))
-            for word in ("limit", "offset"):
-                if word in request.query_params:
-                    value = request.query_params[word]
-                    if not value.isdigit():
-                        raise PgrstError(400, "PGRST100", f'"failed to parse {word} ({value})"')
-                    sql += f" {word} {int(value)}"
-            status = 200
-        else:
-            if where or "order" in request.query_params or "limit" in request.query_params:
-                raise PgrstError(400, "PGRST100", "this fake takes no filters on an insert")
-            rows = [body] if isinstance(body, dict) else body
-            if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
-                raise PgrstError(400, "PGRST102", "All object keys must match")
-            keys = sorted({k for r in rows for k in r})
-            for key in keys:
-                if key not in query.columns:
-                    raise PgrstError(
-                        400, "PGRST204", f"Could not find the '{key}' column of '{table}' in the schema cache"
-                    )
-            cols = ", ".join(f'"{k}"' for k in keys)
-            sql = (
-                f'insert into public."{table}" ({cols}) select {cols}'
-                f' from json_populate_recordset(null::public."{table}", {query.arg(json.dumps(rows), "text")}::json)'
-            )
-            conflict = request.query_params.get("on_conflict")
-            resolution = prefs.get("resolution")
-            if conflict is not None or resolution is not None:
-                if conflict is None or resolution is None:
-                    raise PgrstError(400, "PGRST100", "this fake needs on_conflict together with Prefer: resolution")
-                targets = ", ".join(query.column(c, table) for c in conflict.split(","))
-                if resolution == "ignore-duplicates":
-                    sql += f" on conflict ({targets}) do nothing"
-                else:
-                    sql += f" on conflict ({targets}) do update set " + ", ".join(
-                        f'"{k}" = excluded."{k}"' for k in keys
-                    )
-            if prefs.get("return", "minimal") != "representation":
-                await self._run(
-                    claims,
-                    f"with pgrst_source as ({sql} returning 1) select count(*)::text from pgrst_source",
-                    query.args,
-                )
-                return Response(b"", 201)
-            sql += f" returning {select}"
-            status = 201
-        wrapped = (
-            f"with pgrst_source as ({sql}) select coalesce(json_agg(_t), '[]')::text as body,"
-            " (json_agg(_t) -> 0)::text as first, count(*) as n from pgrst_source _t"
-        )
-        return self._output(request, await self._run(claims, wrapped, query.args), status)
-
-    @staticmethod
-    def _order(query: _Query, table: str, order: str | None) -> str:
-        if not order:
-            return ""
-        terms = []
-        for item in order.split(","):
-            parts = item.split(".")
-            if not 1 <= len(parts) <= 3 or not set(parts[1:]) <= {"asc", "desc", "nullsfirst", "nullslast"}:
-                raise PgrstError(400, "PGRST100", f'"failed to parse order ({order})" (line 1, column 1)')
-            words = {"nullsfirst": "nulls first", "nullslast": "nulls last", "asc": "asc", "desc": "desc"}
-            terms.append(" ".join([query.column(parts[0], table), *(words[p] for p in parts[1:])]))
-        return " order by " + ", ".join(terms)
-
     async def _rpc(self, request: Request) -> Response:
         return await self._respond(request, self._rpc_request, request.path_params["function"])
 
     async def _rpc_request(self, request: Request, claims: dict[str, Any], body: Any, function: str) -> Response:
-        if request.query_params or self._prefer(request):
+        if not IDENT.match(function):
+            raise PgrstError(404, "PGRST202", f"Could not find the function public.{function} in the schema cache")
+        if request.query_params or request.headers.get("prefer"):
             raise PgrstError(400, "PGRST100", "this fake takes no parameters or preferences on an RPC")
         if not isinstance(body, dict):
             raise PgrstError(400, "PGRST102", "Empty or invalid json")
@@ -506,16 +292,15 @@ class PostgrestFake:
                 "PGRST202",
                 f"Could not find the function public.{function}({', '.join(sorted(body))}) in the schema cache",
             )
-        query = _Query({})
         given = [(n, t) for n, t in zip(names, found["types"], strict=True) if n in body]
         record = ", ".join(f'"{n}" {t}' for n, t in given) or "_ int"
-        source = f"(select * from json_to_record({query.arg(json.dumps(body), 'text')}::json) as _({record})) a"
+        source = f"(select * from json_to_record($1::text::json) as _({record})) a"
         call = f'public."{function}"(' + ", ".join(f'"{n}" => a."{n}"' for n, _ in given) + ")"
         if found["proretset"]:
             sql = f"select coalesce(json_agg(_t), '[]')::text from {source}, lateral {call} _t"
         else:
             sql = f"select coalesce(to_json({call})::text, 'null') from {source}"
-        row = await self._run(claims, sql, query.args)
+        row = await self._run(claims, sql, [json.dumps(body)])
         return Response(row[0], 200, media_type="application/json; charset=utf-8")
 
     # -- Supabase Auth -------------------------------------------------------------------

@@ -35,8 +35,8 @@ from pam_mcp.runtime import Runtime
 from pam_mcp.serve import make_app as serve_app
 from pam_mcp.server import App, build_server, new_app
 from pam_mcp.settings import Settings
-from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
+from pam_mcp.store.sql_store import PostgresStore
 from tests.conftest import NewUser
 from tests.support_http import text_of
 

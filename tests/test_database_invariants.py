@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 from mcp.client import Client
 
@@ -29,7 +28,7 @@ from pam_mcp.migrate import migrate, migration_status, migrations_dir
 from pam_mcp.server import App, build_server
 from pam_mcp.store.postgres import Database
 from tests.conftest import NewUser
-from tests.postgrest_fake import URL, PostgrestFake
+from tests.postgrest_fake import PostgrestFake
 from tests.test_tenancy import CATALOG_SAMPLES, SAMPLES
 
 pytestmark = pytest.mark.anyio
@@ -329,11 +328,10 @@ async def test_after_a_nan_saving_was_refused_record_saving_get_context_and_savi
     db: Database, new_user: NewUser, app_for: Callable[[uuid.UUID], App], database_url: str
 ) -> None:
     me = await new_user()
-    # The forgery, straight to Supabase's REST API with the person's own token.
-    async with PostgrestFake.running(database_url) as fake, fake.client() as http:
-        answer = await _post(
-            http, fake, me, "pam_savings_events", {"amount": "NaN", "category": "fuel", "description": "x"}
-        )
+    # The forgery, as Supabase's REST API would run it with the person's own token.
+    forged = await refused(
+        db, me, "insert into public.pam_savings_events (amount, category, description) values ('NaN', 'fuel', 'x')"
+    )
 
     month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
     async with Client(build_server(app_for(me))) as client:
@@ -344,7 +342,7 @@ async def test_after_a_nan_saving_was_refused_record_saving_get_context_and_savi
     assert saved.structured_content["month_total"] == "6.20"
     assert not context.is_error
     assert savings["guarantee"]["total_saved"] == "6.20" and len(savings["savings"]) == 1
-    assert answer.status_code == 400 and answer.json()["code"] == "23514"
+    assert forged is asyncpg.CheckViolationError
 
 
 @pytest.mark.parametrize(
@@ -516,22 +514,16 @@ async def test_a_paid_order_forged_through_the_rest_api_is_refused(
 ) -> None:
     me = await new_user()
     product = await _product(db)
-    async with PostgrestFake.running(database_url) as fake, fake.client() as http:
-        answer = await _post(http, fake, me, "shop_orders", {"product_id": str(product), "status": "paid", "total": 0})
-        plain = await _post(http, fake, me, "shop_orders", {"product_id": str(product), "quantity": 3})
-    assert answer.status_code == 403 and answer.json()["code"] == "42501"
-    assert plain.status_code == 201
+    # As Supabase's REST API would run each insert with the person's own token.
+    forged = await refused(
+        db, me, "insert into public.shop_orders (product_id, status, total) values ($1, 'paid', 0)", product
+    )
+    async with as_api(db, me) as conn:
+        await conn.execute("insert into public.shop_orders (product_id, quantity) values ($1, 3)", product)
+    assert forged is asyncpg.InsufficientPrivilegeError
     async with as_api(db, me) as conn:
         rows = await conn.fetch("select status, total from public.shop_orders")
     assert [tuple(r) for r in rows] == [("pending", Decimal("150.00"))]
-
-
-async def _post(http: httpx.AsyncClient, fake: PostgrestFake, user: uuid.UUID, table: str, body: Any) -> httpx.Response:
-    return await http.post(
-        f"{URL}/rest/v1/{table}",
-        json=body,
-        headers={"apikey": fake.anon_key, "authorization": f"Bearer {fake.mint(user)}"},
-    )
 
 
 # -- groups: members only -----------------------------------------------------------------------

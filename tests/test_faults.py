@@ -46,8 +46,8 @@ from pam_mcp.migrate import migrate
 from pam_mcp.ratelimit import RateLimiter, parse_rate
 from pam_mcp.runtime import redis_client
 from pam_mcp.server import App, build_server, new_app
-from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
+from pam_mcp.store.sql_store import PostgresStore
 from tests.conftest import NewUser, mint_token, run_blocking
 from tests.support_http import http_server, serving, signed_in, text_of
 from tests.support_process import RedisServer

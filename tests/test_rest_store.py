@@ -1,7 +1,7 @@
 """The Supabase REST store at the HTTP boundary: what it sends, and what it makes of the answers.
 
 The server on the other side is ``tests.postgrest_fake`` (a fake PostgREST and Supabase
-Auth over the real test database). These tests pin the exact requests (paths, filters,
+Auth over the real test database). These tests pin the exact requests (RPC paths, arguments,
 headers, bodies), the mapping of PostgREST's error responses to the project's errors,
 the stdio sign-in and its renewal before expiry (with an injected clock), and that the
 service-role key never travels on a user's behalf nor shows up in a log or an error.
@@ -36,17 +36,15 @@ from pam_mcp.serve import make_app
 from pam_mcp.server import build_server
 from pam_mcp.settings import Settings
 from pam_mcp.store.base import Caller
-from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
 from pam_mcp.store.records import NewExpense, NewTrip
 from pam_mcp.store.rest_store import RestStore
+from pam_mcp.store.sql_store import PostgresStore
 from pam_mcp.store.supabase_session import SupabaseSession
 from tests.conftest import NewUser
 from tests.postgrest_fake import URL, PostgrestFake, RecordedRequest, service_role_key
 
 pytestmark = pytest.mark.anyio
-
-EXPENSE_COLUMNS = "id,amount,category,description,spent_on,trip_id"
 
 
 @pytest.fixture
@@ -91,7 +89,7 @@ async def test_every_request_carries_the_anon_key_and_the_callers_own_token(
         assert request.headers["authorization"] == f"Bearer {me.access_token}"
 
 
-async def test_reads_are_scoped_filtered_ordered_and_limited_as_postgrest_spells_them(
+async def test_every_operation_is_one_rpc_with_named_arguments_and_no_query_string(
     fake: PostgrestFake, store: RestStore, new_user: NewUser
 ) -> None:
     me = await caller(fake, new_user)
@@ -103,20 +101,20 @@ async def test_reads_are_scoped_filtered_ordered_and_limited_as_postgrest_spells
     at = dt.datetime(2026, 11, 21, 10, tzinfo=dt.UTC)
     await store.upcoming_events(me, at, 10)
     trips, page, events = rest(fake)
-    # Trips as summaries, counted in SQL (public.recent_trips): routes never travel for a list.
-    assert (trips.method, trips.path, trips.body) == ("POST", "/rest/v1/rpc/recent_trips", {"p_limit": 5})
-    assert page.query == [
-        ("select", EXPENSE_COLUMNS),
-        ("user_id", f"eq.{me.id}"),
-        ("spent_on", "gte.2026-10-01"),
-        ("spent_on", "lte.2026-10-31"),
-        ("category", "in.(food,fuel)"),
-        ("or", f"(spent_on.lt.2026-10-05,and(spent_on.eq.2026-10-05,id.lt.{last}))"),
-        ("order", "spent_on.desc,id.desc"),
-        ("limit", "11"),
-    ]
-    assert events.param("or") == [f"(ends_at.gte.{at.isoformat()},and(ends_at.is.null,starts_at.gte.{at.isoformat()}))"]
-    assert all(r.body is None for r in (page, events))
+    # Trips as summaries, counted in SQL: routes never travel for a list.
+    assert (trips.method, trips.path, trips.body) == ("POST", "/rest/v1/rpc/pam_recent_trips", {"p_limit": 5})
+    assert (page.path, page.body) == (
+        "/rest/v1/rpc/pam_expense_page",
+        {
+            "p_start": "2026-10-01", "p_end": "2026-10-31", "p_categories": ["food", "fuel"],
+            "p_after_day": "2026-10-05", "p_after_id": str(last), "p_limit": 11,
+        },
+    )  # fmt: skip
+    assert (events.path, events.body) == (
+        "/rest/v1/rpc/pam_upcoming_events",
+        {"p_after": "2026-11-21T10:00:00Z", "p_limit": 10},
+    )
+    assert all(r.method == "POST" and r.query == [] for r in (trips, page, events))
 
 
 async def test_an_expense_is_posted_without_a_user_id_and_a_retry_finds_the_first(
@@ -127,20 +125,10 @@ async def test_an_expense_is_posted_without_a_user_id_and_a_retry_finds_the_firs
                          trip_id=None, client_ref="r-1")  # fmt: skip
     first, first_dup = await store.insert_expense(me, expense)
     again, again_dup = await store.insert_expense(me, expense)
-    post, retry, lookup = rest(fake)
-    assert (post.method, post.path) == ("POST", "/rest/v1/expenses")
-    assert post.query == [("on_conflict", "user_id,client_ref"), ("select", EXPENSE_COLUMNS)]
-    assert post.headers["prefer"] == "resolution=ignore-duplicates,return=representation"
-    # RLS and the column default fill user_id from the token; the body never names a user.
-    assert post.body == {
-        "amount": "12.50", "category": "fuel", "description": None, "spent_on": "2026-11-20", "trip_id": None,
-        "client_ref": "r-1",
-    }  # fmt: skip
-    assert retry.body == post.body
-    assert (lookup.method, lookup.query) == (
-        "GET",
-        [("select", EXPENSE_COLUMNS), ("user_id", f"eq.{me.id}"), ("client_ref", "eq.r-1")],
-    )
+    post, retry = rest(fake)
+    assert post.path == retry.path == "/rest/v1/rpc/pam_log_expense"
+    assert post.body == retry.body
+    assert "user_id" not in post.body and "p_user_id" not in post.body  # the token says who
     assert (first_dup, again_dup) == (False, True) and again.id == first.id
     assert str(first.amount) == "12.50"
 
@@ -149,23 +137,32 @@ async def test_multi_statement_operations_are_one_rpc_each(
     fake: PostgrestFake, store: RestStore, new_user: NewUser
 ) -> None:
     me = await caller(fake, new_user)
-    saved = await store.record_saving(me, Decimal("6.20"), "fuel", "Cheaper diesel", dt.date(2026, 11, 2), "s-1")
+    now = dt.datetime(2026, 11, 20, 8, tzinfo=dt.UTC)
+    saved = await store.record_saving(
+        me, Decimal("6.20"), "fuel", "Cheaper diesel", dt.date(2026, 11, 2), "s-1", now=now
+    )
     ses = await store.merge_context(me, None, {"dog": "Rex"}, [])
     await store.insert_message(me, ses.id, "user", "hello", {})
-    await store.expense_groups(me, dt.date(2026, 11, 1), dt.date(2026, 11, 30), None, "week")
+    await store.log_expense(me, NewExpense(amount=Decimal("3.10"), category="food", description=None, spent_on=None,
+                                           trip_id=None, client_ref=None), now=now)  # fmt: skip
+    await store.expense_report(me, None, None, None, "week", now=now)
     calls = rest(fake)
     assert [(r.method, r.path) for r in calls] == [
-        ("POST", "/rest/v1/rpc/record_saving"),
-        ("POST", "/rest/v1/rpc/merge_session_context"),
-        ("POST", "/rest/v1/rpc/log_pam_message"),
-        ("POST", "/rest/v1/rpc/expense_summary"),
+        ("POST", "/rest/v1/rpc/pam_record_saving"),
+        ("POST", "/rest/v1/rpc/pam_merge_context"),
+        ("POST", "/rest/v1/rpc/pam_log_message"),
+        ("POST", "/rest/v1/rpc/pam_log_expense"),
+        ("POST", "/rest/v1/rpc/pam_expense_report"),
     ]
     assert calls[0].body == {
         "p_amount": "6.20", "p_category": "fuel", "p_description": "Cheaper diesel", "p_saved_on": "2026-11-02",
-        "p_client_ref": "s-1",
+        "p_client_ref": "s-1", "p_now": "2026-11-20T08:00:00Z",
     }  # fmt: skip
-    assert calls[1].body == {"p_session_id": None, "p_facts": {"dog": "Rex"}, "p_remove": [], "p_max_bytes": 16384}
-    assert calls[3].body == {"p_start": "2026-11-01", "p_end": "2026-11-30", "p_categories": None, "p_group_by": "week"}
+    assert calls[1].body == {"p_session_id": None, "p_facts": {"dog": "Rex"}, "p_remove": []}
+    assert calls[4].body == {
+        "p_start": None, "p_end": None, "p_categories": None, "p_group_by": "week", "p_after_day": None,
+        "p_after_id": None, "p_limit": None, "p_now": "2026-11-20T08:00:00Z",
+    }  # fmt: skip
     assert all(r.query == [] for r in calls)
     # PostgREST sends numeric as written (6.20); a float would have made it 6.2.
     assert str(saved.month_total) == "6.20"
@@ -180,6 +177,21 @@ async def test_row_level_security_decides_by_the_token_so_another_users_trip_is_
     with pytest.raises(NotFound, match=f"No trip {trip.id}"):
         await store.get_trip(bob, trip.id)
     assert (await store.get_trip(alice, trip.id)).title == "Secret"
+
+
+async def test_a_refusal_an_operation_words_for_the_person_reads_the_same_on_both_stores(
+    fake: PostgrestFake, store: RestStore, new_user: NewUser, db: Database
+) -> None:
+    me = await caller(fake, new_user)
+    now = dt.datetime(2026, 11, 20, 8, tzinfo=dt.UTC)
+    late = NewExpense(amount=Decimal(5), category="food", description=None, spent_on=dt.date(2026, 12, 25),
+                      trip_id=None, client_ref=None)  # fmt: skip
+    with pytest.raises(InvalidInput) as over_rest:
+        await store.log_expense(me, late, now=now)  # PostgREST passes SQLSTATE PAM01 and its message on
+    with pytest.raises(InvalidInput) as over_pg:
+        await PostgresStore(db).log_expense(me, late, now=now)
+    assert str(over_rest.value) == str(over_pg.value)
+    assert str(over_pg.value) == "Invalid arguments: spent_on is in the future; log expenses when they happen."
 
 
 CANNED = [
@@ -225,7 +237,7 @@ async def test_the_same_refusal_reads_the_same_on_both_stores(
         await store.insert_expense(me, dangling)  # a real 409 / 23503 from the fake
     with pytest.raises(NotFound) as over_pg:
         await PostgresStore(db).insert_expense(me, dangling)
-    assert rest(fake)[-1].path == "/rest/v1/expenses"
+    assert rest(fake)[-1].path == "/rest/v1/rpc/pam_log_expense"
     assert str(over_rest.value) == str(over_pg.value)
 
 
@@ -389,7 +401,7 @@ async def test_supabase_url_without_database_url_serves_over_rest_and_the_servic
             )
             texts += [c.text for c in ok.content + bad.content]  # type: ignore[union-attr]
     assert app.stdio_user == user and not ok.is_error and bad.is_error
-    assert len(rest(fake)) >= 3
+    assert [r.path for r in rest(fake)] == ["/rest/v1/rpc/pam_log_expense", "/rest/v1/rpc/pam_log_message"]
     for request in fake.requests:
         assert service not in repr(request)
         assert request.headers["apikey"] == fake.anon_key

@@ -14,8 +14,8 @@ from pam_mcp.errors import ConfigurationError
 from pam_mcp.runtime import Runtime, open_runtime, stdio_user
 from pam_mcp.settings import Settings
 from pam_mcp.store import admin
-from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
+from pam_mcp.store.sql_store import PostgresStore
 from tests.conftest import NewUser
 
 pytestmark = pytest.mark.anyio

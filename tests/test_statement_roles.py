@@ -25,8 +25,8 @@ from mcp.client import Client
 
 from pam_mcp.server import App, build_server
 from pam_mcp.store import postgres
-from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
+from pam_mcp.store.sql_store import PostgresStore
 from tests.conftest import NewUser, mint_token
 from tests.support_http import http_server, serving, signed_in
 

@@ -16,8 +16,8 @@ from mcp.client import Client
 
 from pam_mcp.ratelimit import RateLimiter, parse_rate
 from pam_mcp.server import App, build_server, new_app
-from pam_mcp.store.pg_store import PostgresStore
 from pam_mcp.store.postgres import Database
+from pam_mcp.store.sql_store import PostgresStore
 from pam_mcp.tools import CATALOGUE
 from tests.conftest import NewUser
 from tests.postgrest_fake import PostgrestFake, rest_store

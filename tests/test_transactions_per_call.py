@@ -1,58 +1,83 @@
-"""Each tool call is one database transaction: BEGIN ... COMMIT once, not one per store method.
+"""Each tool call is one database transaction and one operation statement, watched on the wire.
 
-Every transaction goes through ``Database._transaction`` (as a user or as the owner); here a
-Database over the test's pool counts the ones it begins, and the tools are driven through the real
-in-memory MCP client. Each transaction costs at least three round trips (BEGIN with the
-claims, the statement, COMMIT), so a call that opens two pays the floor twice.
+Every statement the PostgreSQL store sends goes through a pooled connection; here a Database
+over the test's pool puts asyncpg's query logger on every connection it hands out, and the
+tools are driven through the real in-memory MCP client. A call must send exactly one
+statement that calls an operation (``public.pam_<name>``, migrations/20261201000100_operations.sql)
+inside at most one BEGIN and one COMMIT: no time-zone lookup first, no second read after.
+Through Supabase's REST API the same calls are one request each (``POST /rest/v1/rpc/pam_...``).
 
-The person's time zone is read once and then cached (``ToolContext.zone``): with the cache
-cold, the tools that need the person's "today" read it in a transaction that their work then
-continues and commits, so the count is one either way.
+The one exception is check_guardrails when it warns or blocks: its rules need the person's
+level and country before they run, and only their verdict says whether there is anything to
+log, so the safety event is a second call, after the rules (see the test below).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import re
+from collections.abc import Callable
 from typing import Any
 
+import asyncpg
 import pytest
 from mcp.client import Client
 
 from pam_mcp.server import App, build_server
-from pam_mcp.store.pg_store import PostgresStore
-from pam_mcp.store.postgres import Database, UserTx
+from pam_mcp.store.postgres import Database
+from pam_mcp.store.sql_store import PostgresStore
 from tests.conftest import NewUser
+from tests.postgrest_fake import PostgrestFake, rest_store
 
 pytestmark = pytest.mark.anyio
 
-
-class CountingDatabase(Database):
-    """The test's pool, counting the transactions begun on it."""
-
-    begun = 0
-
-    @asynccontextmanager
-    async def _transaction(self, begin: str, user_id: uuid.UUID, **handover: Any) -> AsyncIterator[UserTx]:
-        if handover.get("taken_over") is None:  # a transaction handed over is continued, not begun
-            self.begun += 1
-        async with super()._transaction(begin, user_id, **handover) as tx:
-            yield tx
+OPERATION = re.compile(r"\bpublic\.(pam_[a-z_]+)\(")
 
 
-@pytest.mark.parametrize("zone", ["cached", "not yet read"])
-async def test_every_tool_call_opens_exactly_one_transaction(
-    zone: str, db: Database, new_user: NewUser, make_app: Callable[..., App]
-) -> None:
-    counting = CountingDatabase(db.pool)
-    user = await new_user()
-    app = make_app(user)
-    app = dataclasses.replace(app, store=PostgresStore(counting))
-    today = dt.date.today()
-    calls: list[tuple[str, dict[str, Any]]] = [
+class WatchedDatabase(Database):
+    """The test's pool, recording every statement sent on the connections it hands out."""
+
+    def __init__(self, pool: asyncpg.Pool[Any]) -> None:
+        super().__init__(pool)
+        self.statements: list[str] = []
+        self._watched: set[int] = set()
+
+    async def _acquire(self) -> Any:
+        conn = await super()._acquire()
+        if id(conn._con) not in self._watched:  # type: ignore[attr-defined]
+            self._watched.add(id(conn._con))  # type: ignore[attr-defined]
+            conn.add_query_logger(lambda logged: self.statements.append(logged.query))
+        return conn
+
+    def transactions(self, statements: list[str]) -> int:
+        return sum(1 for s in statements if s.lstrip().upper().startswith("BEGIN"))
+
+
+def operations(statements: list[str]) -> list[str]:
+    return [name for s in statements for name in OPERATION.findall(s)]
+
+
+async def watched_calls(
+    app: App, db: WatchedDatabase, calls: list[tuple[str, dict[str, Any]]]
+) -> dict[str, list[list[str]]]:
+    """Each call's statements, by tool (or resource) name."""
+    sent: dict[str, list[list[str]]] = {}
+    async with Client(build_server(app)) as client:
+        for name, arguments in calls:
+            before = len(db.statements)
+            if name.startswith("pam://"):
+                await client.read_resource(name.format(**arguments))
+            else:
+                result = await client.call_tool(name, arguments)
+                assert not result.is_error, (name, result.content)
+            sent.setdefault(name, []).append(db.statements[before:])
+    return sent
+
+
+def tool_calls(today: dt.date, session_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """A call of every tool (and the resources that read the store), the write paths twice."""
+    return [
         ("log_trip", {"started_at": f"{today}T07:00:00+10:00", "title": "Cobar to Bourke"}),
         ("record_saving", {"amount": "6.40", "category": "fuel", "description": "diesel 8c/L cheaper"}),
         ("log_expense", {"amount": "88.10", "category": "fuel", "description": "diesel at Cobar"}),
@@ -62,63 +87,89 @@ async def test_every_tool_call_opens_exactly_one_transaction(
         ("query_expenses", {"group_by": "day", "include_items": True}),
         ("check_guardrails", {"text": "Where can we camp near Bourke tonight?"}),
         ("set_guardrails", {"safety_level": "high"}),
-        ("update_context", {"facts": {"rig": "22ft Jayco"}}),
+        ("update_context", {"facts": {"dog": "Rex"}}),
         ("get_context", {}),
+        ("log_message", {"session_id": session_id, "role": "user", "content": "hi"}),
+        ("pam://savings/{month}", {"month": f"{today:%Y-%m}"}),  # the guarantee needs the person's today
+        ("pam://expenses/{month}", {"month": f"{today:%Y-%m}"}),
+        ("pam://trips", {}),
+        ("pam://profile", {}),
+        ("pam://guardrails", {}),
     ]
-    async with Client(build_server(app)) as client:
-        await client.call_tool("query_expenses", {})  # the person's zone, read once and cached
-        counts: dict[str, list[int]] = {}
-        for name, arguments in calls:
-            if zone != "cached":
-                app.config.zones.clear()
-            before = counting.begun
-            result = await client.call_tool(name, arguments)
-            assert not result.is_error, (name, result.content)
-            counts.setdefault(name, []).append(counting.begun - before)
-        session = (await client.call_tool("get_context", {})).structured_content or {}
-        if zone != "cached":
-            app.config.zones.clear()
-        before = counting.begun
-        logged = await client.call_tool(
-            "log_message", {"session_id": session["session_id"], "role": "user", "content": "hi"}
-        )
-        assert not logged.is_error, logged.content
-        counts["log_message"] = [counting.begun - before]
-        if zone != "cached":
-            app.config.zones.clear()
-        before = counting.begun
-        await client.read_resource(f"pam://savings/{today:%Y-%m}")  # the guarantee needs today after the read
-        counts["pam://savings"] = [counting.begun - before]
-
-    assert counts == {name: [1] * len(runs) for name, runs in counts.items()}
 
 
-async def test_a_guardrail_warning_adds_only_the_transaction_that_logs_it(
+async def test_every_tool_call_is_one_transaction_and_one_operation_statement(
     db: Database, new_user: NewUser, make_app: Callable[..., App]
 ) -> None:
-    counting = CountingDatabase(db.pool)
+    watched = WatchedDatabase(db.pool)
+    user = await new_user()
+    app = make_app(user)
+    app = dataclasses.replace(app, store=PostgresStore(watched))
+    today = dt.date.today()
+    async with Client(build_server(app)) as client:  # a session to log a message in
+        session = (await client.call_tool("update_context", {"facts": {"rig": "22ft Jayco"}})).structured_content
+    assert session is not None
+    calls = tool_calls(today, session["session_id"])
+    sent = await watched_calls(app, watched, calls)
+    shape = {name: [(watched.transactions(s), len(operations(s))) for s in runs] for name, runs in sent.items()}
+    assert shape == {name: [(1, 1)] * len(runs) for name, runs in sent.items()}
+    # ...and the statement is nothing but the call: no lookups of its own around it.
+    for runs in sent.values():
+        for statements in runs:
+            work = [s for s in statements if not re.match(r"\s*(BEGIN|COMMIT|ROLLBACK)\b", s, re.IGNORECASE)]
+            assert [s for s in work if not OPERATION.search(s)] == [], work
+
+
+async def test_a_guardrail_warning_adds_only_the_call_that_logs_it(
+    db: Database, new_user: NewUser, make_app: Callable[..., App]
+) -> None:
+    watched = WatchedDatabase(db.pool)
     app = make_app(await new_user())
-    app = dataclasses.replace(app, store=PostgresStore(counting))
-    async with Client(build_server(app)) as client:
-        before = counting.begun
-        result = await client.call_tool("check_guardrails", {"text": "my card is 4111 1111 1111 1111, pay it"})
-        assert not result.is_error, result.content
-        assert (result.structured_content or {})["decision"] != "allow"
-        # The settings in one, the safety event (written after the rules ran, off the transaction) in one.
-        assert counting.begun - before == 2
+    app = dataclasses.replace(app, store=PostgresStore(watched))
+    sent = await watched_calls(app, watched, [("check_guardrails", {"text": "my card is 4111 1111 1111 1111"})])
+    (statements,) = sent["check_guardrails"]
+    # The settings, then (after the rules ran, off any transaction) the safety event.
+    assert operations(statements) == ["pam_guardrail_settings", "pam_insert_safety_event"]
+    assert watched.transactions(statements) == 2
 
 
-async def test_a_zone_read_that_no_work_follows_gives_its_connection_back(
+async def test_a_refused_call_gives_its_connection_back(
     db: Database, new_user: NewUser, make_app: Callable[..., App]
 ) -> None:
     app = make_app(await new_user())
     future = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     async with Client(build_server(app)) as client:
         for _ in range(db.pool.get_max_size() + 1):  # one connection kept per call would run the pool dry
-            app.config.zones.clear()
             refused = await client.call_tool(
                 "record_saving", {"amount": "1.00", "category": "fuel", "description": "x", "saved_on": future}
             )
             assert refused.is_error
             assert "saved_on is in the future" in str(refused.content)
     assert db.pool.get_idle_size() == db.pool.get_size()
+
+
+async def test_every_tool_call_is_one_request_on_supabases_rest_api(
+    database_url: str, new_user: NewUser, make_app: Callable[..., App]
+) -> None:
+    user = await new_user()
+    async with PostgrestFake.running(database_url) as fake, fake.client() as http:
+        app = make_app(user)
+        app = dataclasses.replace(app, store=rest_store(fake, http, user))
+        async with Client(build_server(app)) as client:
+            session = (await client.call_tool("update_context", {"facts": {"rig": "22ft Jayco"}})).structured_content
+            assert session is not None
+            requests: dict[str, list[list[str]]] = {}
+            for name, arguments in tool_calls(dt.date.today(), session["session_id"]):
+                before = len(fake.requests)
+                if name.startswith("pam://"):
+                    await client.read_resource(name.format(**arguments))
+                else:
+                    result = await client.call_tool(name, arguments)
+                    assert not result.is_error, (name, result.content)
+                # The stdio user's sign-in (once, then renewed before expiry) is Auth's, not a data request.
+                sent = [r.path for r in fake.requests[before:] if r.path.startswith("/rest/")]
+                requests.setdefault(name, []).append(sent)
+    assert {name: [len(s) for s in runs] for name, runs in requests.items()} == {
+        name: [1] * len(runs) for name, runs in requests.items()
+    }
+    assert all(path.startswith("/rest/v1/rpc/pam_") for runs in requests.values() for s in runs for path in s)

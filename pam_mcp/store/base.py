@@ -3,8 +3,9 @@
 Each method is one transaction acting as ``user`` under row level security; errors are
 the project's own (``pam_mcp.errors``). A method that writes calls ``user.saved(...)`` as
 soon as its transaction has committed, so a failure later in the same call is never
-reported as "nothing was saved". ``PostgresStore`` is the implementation over a
-database connection; a Supabase REST implementation can stand in its place.
+reported as "nothing was saved". ``StoreOperations`` (``operations.py``) implements it once
+over one SQL function call; ``PostgresStore`` (``sql_store.py``) runs that call over a database
+connection, ``RestStore`` (``rest_store.py``) through Supabase's REST API.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -23,13 +23,14 @@ from pam_mcp.store.records import (
     ExpenseGrouping,
     ExpenseRecord,
     ExpenseReport,
+    LoggedExpense,
     MessageRecord,
     NewExpense,
     NewTrip,
     ProfileRecord,
     SafetyLevel,
-    SavingEvent,
     SavingOutcome,
+    SavingsMonth,
     SessionRecord,
     TableInfo,
     TripBrief,
@@ -56,25 +57,26 @@ class Caller:
 
 
 class Store(Protocol):
-    def reading_zone_first(self, user: Caller) -> AbstractAsyncContextManager[None]:
-        """In this block, ``timezone(user)`` and the store call after it share one transaction
-        where the store can (it commits when that call ends, as it would alone)."""
-        ...
+    """Each method is one call of one SQL function (``public.pam_<name>``), so one transaction.
+
+    A dated operation takes ``now`` (the caller's clock; None: the database's) and works out the
+    person's "today" in SQL from their profile's time zone, with no separate lookup.
+    """
 
     async def insert_trip(self, user: Caller, trip: NewTrip) -> TripBrief: ...
     async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripDetail: ...
     async def recent_trips(self, user: Caller, limit: int) -> list[TripBrief]: ...
     async def record_saving(
-        self, user: Caller, amount: Decimal, category: str, description: str, saved_on: dt.date,
-        client_ref: str | None,
+        self, user: Caller, amount: Decimal, category: str, description: str, saved_on: dt.date | None,
+        client_ref: str | None, *, now: dt.datetime | None = None,
     ) -> SavingOutcome: ...  # fmt: skip
     async def month_savings(
-        self, user: Caller, month: dt.date, *, event_limit: int
-    ) -> tuple[Decimal, list[SavingEvent]]: ...
+        self, user: Caller, month: dt.date, *, event_limit: int, now: dt.datetime | None = None
+    ) -> SavingsMonth: ...
     async def insert_expense(self, user: Caller, expense: NewExpense) -> tuple[ExpenseRecord, bool]: ...
     async def log_expense(
-        self, user: Caller, expense: NewExpense
-    ) -> tuple[ExpenseRecord, bool, ExpenseReport]: ...  # insert_expense + its month's report for its category
+        self, user: Caller, expense: NewExpense, *, now: dt.datetime | None = None
+    ) -> LoggedExpense: ...  # the insert and its month's total for its category
     async def expense_page(
         self, user: Caller, start: dt.date, end: dt.date, categories: Sequence[str] | None,
         after: tuple[dt.date, uuid.UUID] | None, limit: int,
@@ -82,12 +84,13 @@ class Store(Protocol):
     async def expense_report(
         self,
         user: Caller,
-        start: dt.date,
-        end: dt.date,
+        start: dt.date | None,
+        end: dt.date | None,
         categories: Sequence[str] | None,
         group_by: ExpenseGrouping,
         *,
         page: tuple[tuple[dt.date, uuid.UUID] | None, int] | None = None,
+        now: dt.datetime | None = None,
     ) -> ExpenseReport: ...  # fmt: skip; page=(after, limit): also a page of items, as expense_page
     async def profile(self, user: Caller) -> ProfileRecord | None: ...
     async def timezone(self, user: Caller) -> str | None: ...
@@ -108,7 +111,6 @@ class Store(Protocol):
         self, user: Caller, event_type: str, severity: str, details: dict[str, Any]
     ) -> uuid.UUID: ...
     async def context_snapshot(
-        self, user: Caller, session_id: uuid.UUID | None, message_limit: int, month_start: dt.date,
-        month_end: dt.date, now: dt.datetime,
-    ) -> ContextSnapshot: ...  # fmt: skip
+        self, user: Caller, session_id: uuid.UUID | None, message_limit: int, *, now: dt.datetime | None = None
+    ) -> ContextSnapshot: ...
     async def schema(self, user: Caller) -> list[TableInfo]: ...

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import uuid
 from decimal import Decimal
@@ -28,7 +27,15 @@ class NewTrip(Record):
     distance_km: Decimal
 
 
-class SavingOutcome(Record):
+class Dated(Record):
+    """A result that needed the person's "today" (in their profile's time zone, computed in SQL)."""
+
+    today: dt.date | None = None
+    # The profile's zone name when the database does not know it (then read as UTC).
+    refused_zone: str | None = None
+
+
+class SavingOutcome(Dated):
     event_id: uuid.UUID
     month: dt.date
     month_total: Decimal
@@ -43,11 +50,18 @@ class SavingEvent(Record):
     saved_on: dt.date
 
 
+class SavingsMonth(Dated):
+    """A month's total saved and its latest savings, newest first."""
+
+    total: Decimal
+    events: list[SavingEvent]
+
+
 class NewExpense(Record):
     amount: Decimal
     category: str
     description: str | None
-    spent_on: dt.date
+    spent_on: dt.date | None  # None: the person's today
     trip_id: uuid.UUID | None
     client_ref: str | None
 
@@ -59,6 +73,15 @@ class ExpenseRecord(Record):
     description: str | None
     spent_on: dt.date
     trip_id: uuid.UUID | None
+
+
+class LoggedExpense(Dated):
+    """An expense as recorded (or found again by its client_ref) and its month for its category."""
+
+    expense: ExpenseRecord
+    duplicate: bool
+    month_total: Decimal  # spent in the expense's category in its month, this expense included
+    budget: Decimal | None  # the category's monthly budget, if any
 
 
 class ExpenseGroupRow(Record):
@@ -133,9 +156,10 @@ class TripDetail(TripBrief):
     stops: list[dict[str, Any]]
 
 
-class ContextSnapshot(Record):
-    """Everything get_context reads, from one statement (``public.context_snapshot``)."""
+class ContextSnapshot(Dated):
+    """Everything get_context reads, from one statement (``public.pam_context``)."""
 
+    month_start: dt.date  # the person's current month
     profile: ProfileRecord | None
     session: SessionRecord | None
     messages: list[MessageRecord]  # the session's latest, oldest first
@@ -147,9 +171,11 @@ class ContextSnapshot(Record):
     safety_level: SafetyLevel
 
 
-class ExpenseReport(Record):
+class ExpenseReport(Dated):
     """Spending totals and the budgets to hold them against, read in one transaction."""
 
+    start: dt.date | None = None  # the range reported (defaults resolved in SQL)
+    end: dt.date | None = None
     groups: list[ExpenseGroupRow]  # as asked for (category, month, week, day or none)
     budgets: dict[str, Decimal]  # every budget of the user, monthly limit by category
     # The totals by category, for the budgets: the groups themselves when grouped by category;
@@ -157,8 +183,3 @@ class ExpenseReport(Record):
     by_category: list[ExpenseGroupRow]
     # A page of the expenses themselves, newest first, when the caller asked for one.
     items: list[ExpenseRecord] | None = None
-
-
-def month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
-    """The first and last day of ``day``'s month."""
-    return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])

@@ -26,10 +26,10 @@ from supabase_auth.errors import AuthError, AuthRetryableError
 from supabase_auth.types import Session
 
 from pam_mcp.errors import ConfigurationError, DatabaseUnavailable, Forbidden
+from pam_mcp.store.translate import UNREACHABLE
 
 log = logging.getLogger(__name__)
 
-UNREACHABLE = "The database cannot be reached right now; nothing was saved. Try again shortly."
 SIGN_IN_AGAIN = "The Supabase session has expired or is no longer valid; sign in again."
 
 

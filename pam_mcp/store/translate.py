@@ -57,6 +57,36 @@ _CONNECTION_FAILURES: tuple[type[BaseException], ...] = (
 )
 
 
+# Said the same way by both stores.
+UNREACHABLE = "The database cannot be reached right now; nothing was saved. Try again shortly."
+NOT_COMPLETED = "The database could not complete the request; nothing was saved."
+# What a pam_ operation raises for an argument the person got wrong (migrations/
+# 20261201000100_operations.sql): its message is written for them and names the argument.
+PERSON_FACING = "PAM01"
+
+
+def error_for(sqlstate: str, *, constraint: str | None = None, message: str | None = None) -> PamError:
+    """The error a caller may see for a PostgreSQL SQLSTATE: the one table both stores use.
+
+    ``constraint`` names a broken foreign key; ``message`` is read only for ``PAM01``.
+    """
+    if sqlstate == PERSON_FACING and message:
+        return InvalidInput(f"Invalid arguments: {message[:300]}.")
+    if sqlstate[:2] in ("08", "53", "57"):
+        return DatabaseUnavailable(UNREACHABLE)
+    if sqlstate == "42501":
+        return Forbidden("That is not yours to change.")
+    if sqlstate == "23505":
+        return Conflict("That already exists.")
+    if sqlstate == "23503":
+        return missing_reference(constraint)
+    if sqlstate[:2] in ("22", "23"):
+        return InvalidInput("The values given break a rule of the data (out of range, missing or malformed).")
+    if sqlstate == "P0001":
+        return InvalidInput("The request was refused by a rule of the data.")
+    return PamError(NOT_COMPLETED)
+
+
 def translate(exc: BaseException) -> PamError:
     """Map a driver exception to the error a caller may see."""
     if isinstance(exc, PamError):
@@ -66,15 +96,10 @@ def translate(exc: BaseException) -> PamError:
     else:
         log.debug("database driver error %s: %s", type(exc).__name__, exc)
     if isinstance(exc, _CONNECTION_FAILURES):
-        return DatabaseUnavailable("The database cannot be reached right now; nothing was saved. Try again shortly.")
-    if isinstance(exc, asyncpg.InsufficientPrivilegeError):
-        return Forbidden("That is not yours to change.")
-    if isinstance(exc, asyncpg.UniqueViolationError):
-        return Conflict("That already exists.")
-    if isinstance(exc, asyncpg.ForeignKeyViolationError):
-        return missing_reference(exc.constraint_name)
-    if isinstance(exc, asyncpg.IntegrityConstraintViolationError | asyncpg.DataError):
-        return InvalidInput("The values given break a rule of the data (out of range, missing or malformed).")
-    if isinstance(exc, asyncpg.RaiseError):
-        return InvalidInput("The request was refused by a rule of the data.")
-    return PamError("The database could not complete the request; nothing was saved.")
+        return DatabaseUnavailable(UNREACHABLE)
+    if isinstance(exc, asyncpg.PostgresError):
+        sqlstate = str(getattr(exc, "sqlstate", "") or "")
+        return error_for(
+            sqlstate, constraint=getattr(exc, "constraint_name", None), message=getattr(exc, "message", None)
+        )
+    return PamError(NOT_COMPLETED)

@@ -1,17 +1,13 @@
-"""What every tool receives: the caller, the store, and the configuration (price, clock, zone cache)."""
+"""What every tool receives: the caller, the store, and the configuration (price, clock)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import logging
 import re
-import time
-import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,19 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from pam_mcp.errors import InvalidInput
 from pam_mcp.store.base import Caller, Store
 
-log = logging.getLogger(__name__)
-P = ParamSpec("P")
-R = TypeVar("R")
-
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-# How long a user's time zone is remembered (a process-wide cache shared through the App).
-ZONE_CACHE_SECONDS = 300.0
-ZONE_CACHE_USERS = 10_000
-ZoneCache = dict[uuid.UUID, tuple[ZoneInfo, float]]
 
 
 # The shape of a usable IANA zone name, the same rule as the database's public.is_time_zone_shape
@@ -52,25 +38,6 @@ def load_zone(name: str) -> ZoneInfo | None:
         return None
 
 
-def zone_named(name: str | None) -> ZoneInfo:
-    """The profile's IANA time zone; UTC when it has none.
-
-    The database refuses names that are not zones, but a row written before that rule, or a
-    zone this machine's zone data lacks, is read as UTC with a warning rather than failing
-    every dated call for that person.
-    """
-    if not name:
-        return UTC
-    zone = load_zone(name)
-    if zone is None:
-        log.warning("profiles.timezone %r is not a time zone this server knows; using UTC", name[:64])
-        return UTC
-    return zone
-
-
-UTC = ZoneInfo("UTC")
-
-
 @dataclass(frozen=True)
 class ToolConfig:
     """What tools need from the configuration, fixed for the process and shared by every call.
@@ -81,8 +48,6 @@ class ToolConfig:
     # The savings guarantee: a month is free when PAM saved the person less than this.
     subscription_price: Decimal = Decimal("14.99")
     now: Callable[[], dt.datetime] = field(default=utc_now)
-    # Each person's time zone for a few minutes (the object is fixed; its contents are a cache).
-    zones: ZoneCache = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -100,46 +65,6 @@ class ToolContext:
     @property
     def now(self) -> Callable[[], dt.datetime]:
         return self.config.now
-
-    @property
-    def zones(self) -> ZoneCache:
-        return self.config.zones
-
-    def zone_cached(self) -> bool:
-        cached = self.zones.get(self.user.id)
-        return cached is not None and cached[1] > time.monotonic()
-
-    async def zone(self) -> ZoneInfo:
-        """The user's time zone (their profile's), so "today" and "this month" are theirs."""
-        clock = time.monotonic()
-        cached = self.zones.get(self.user.id)
-        if cached is not None and cached[1] > clock:
-            return cached[0]
-        zone = zone_named(await self.store.timezone(self.user))
-        if len(self.zones) >= ZONE_CACHE_USERS:
-            self.zones.clear()
-        self.zones[self.user.id] = (zone, clock + ZONE_CACHE_SECONDS)
-        return zone
-
-    async def today(self) -> dt.date:
-        """Today where the user is: an Australian's morning is still yesterday in UTC."""
-        return self.now().astimezone(await self.zone()).date()
-
-
-def zone_and_work_in_one_transaction(
-    tool: Callable[Concatenate[ToolContext, P], Coroutine[Any, Any, R]],
-) -> Callable[Concatenate[ToolContext, P], Coroutine[Any, Any, R]]:
-    """For a tool that needs the person's "today" before its one store call: when their zone is
-    not cached, reading it and that call share one transaction (on the Postgres store)."""
-
-    @functools.wraps(tool)
-    async def call(ctx: ToolContext, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        if ctx.zone_cached():
-            return await tool(ctx, *args, **kwargs)
-        async with ctx.store.reading_zone_first(ctx.user):
-            return await tool(ctx, *args, **kwargs)
-
-    return call
 
 
 class Output(BaseModel):

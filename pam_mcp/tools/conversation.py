@@ -21,10 +21,8 @@ from pam_mcp.tools.common import (
     Input,
     Output,
     ToolContext,
-    first_of_month,
     invalid,
     next_month,
-    zone_and_work_in_one_transaction,
 )
 from pam_mcp.tools.expenses import BudgetLine, budget_lines, totals
 from pam_mcp.tools.guardrail_rules import SafetyLevel
@@ -170,13 +168,13 @@ def _fit(result: ContextResult) -> ContextResult:
     return result
 
 
-@zone_and_work_in_one_transaction
 async def get_context(ctx: ToolContext, args: GetContextInput) -> ContextResult:
-    today = await ctx.today()
-    month = first_of_month(today)
+    # One store call, one transaction (one request on Supabase's REST API): nine reads, for the
+    # person's current month in their own time zone.
+    snap = await ctx.store.context_snapshot(ctx.user, args.session_id, args.message_limit, now=ctx.now())
+    month = snap.month_start
     month_end = next_month(month) - dt.timedelta(days=1)
-    # One store call, one transaction (one request on Supabase's REST API): nine reads.
-    snap = await ctx.store.context_snapshot(ctx.user, args.session_id, args.message_limit, month, month_end, ctx.now())
+    today = snap.today or ctx.now().date()
     session, messages = snap.session, snap.messages
     total, count = totals(snap.spending)
     clipped_messages = [m for m in messages if len(m.content) > MAX_MESSAGE_CHARS]

@@ -30,7 +30,6 @@ from pam_mcp.tools.common import (
     first_of_month,
     invalid,
     next_month,
-    zone_and_work_in_one_transaction,
 )
 from pam_mcp.tools.spec import ToolSpec
 
@@ -158,7 +157,7 @@ def budget_lines(
     return lines
 
 
-def _fingerprint(start: dt.date, end: dt.date, categories: list[str] | None) -> str:
+def _fingerprint(start: dt.date | None, end: dt.date | None, categories: list[str] | None) -> str:
     raw = f"{start}|{end}|{','.join(sorted(categories or []))}"
     return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
@@ -180,52 +179,52 @@ def decode_cursor(cursor: str, fingerprint: str) -> tuple[dt.date, uuid.UUID]:
     return after
 
 
-@zone_and_work_in_one_transaction
 async def log_expense(ctx: ToolContext, args: LogExpenseInput) -> LogExpenseResult:
-    today = await ctx.today()
-    spent_on = args.spent_on or today
-    if spent_on > today + dt.timedelta(days=1):
-        raise invalid("spent_on is in the future; log expenses when they happen")
-    # The expense and its month's total for its category: one transaction.
-    record, duplicate, report = await ctx.store.log_expense(
+    # One call: the database dates it (default: the person's today, in their time zone), refuses
+    # a date in the future, records it and totals its month for its category.
+    logged = await ctx.store.log_expense(
         ctx.user,
         NewExpense(
             amount=args.amount,
             category=args.category,
             description=args.description,
-            spent_on=spent_on,
+            spent_on=args.spent_on,
             trip_id=args.trip_id,
             client_ref=args.client_ref,
         ),
+        now=ctx.now(),
     )
-    spent = report.groups[0].total if report.groups else record.amount
-    budget = report.budgets.get(record.category)
+    spent, budget = logged.month_total, logged.budget
     return LogExpenseResult(
-        expense=_item(record),
-        duplicate=duplicate,
+        expense=_item(logged.expense),
+        duplicate=logged.duplicate,
         month_total_for_category=spent,
         monthly_budget=budget,
         budget_remaining=None if budget is None else budget - spent,
     )
 
 
-@zone_and_work_in_one_transaction
 async def query_expenses(ctx: ToolContext, args: QueryExpensesInput) -> QueryExpensesResult:
-    start = args.start or first_of_month(await ctx.today())
-    end = args.end or (next_month(first_of_month(start)) - dt.timedelta(days=1))
-    if end < start:
-        raise invalid("end is before start")
-    if (end - start).days > MAX_RANGE_DAYS:
-        raise invalid(f"the range is longer than {MAX_RANGE_DAYS} days; query a shorter period")
+    start = args.start
+    end = args.end or (None if start is None else next_month(first_of_month(start)) - dt.timedelta(days=1))
+    if start is not None and end is not None:  # else the database checks, once it knows the person's month
+        if end < start:
+            raise invalid("end is before start")
+        if (end - start).days > MAX_RANGE_DAYS:
+            raise invalid(f"the range is longer than {MAX_RANGE_DAYS} days; query a shorter period")
     categories: list[str] | None = list(args.categories) if args.categories else None
 
     want_items = args.include_items or bool(args.cursor)
+    # The query as asked (a default month is the same query until the month turns).
     fingerprint = _fingerprint(start, end, categories)
     after = decode_cursor(args.cursor, fingerprint) if args.cursor else None
-    # One transaction: the groups, the budgets, when a budget needs them the category totals,
-    # and when asked for a page of items.
+    # One call: the groups, the budgets, when a budget needs them the category totals, and when
+    # asked for a page of items; a missing start is the person's current month, worked out in SQL.
     page = (after, args.limit + 1) if want_items else None
-    report = await ctx.store.expense_report(ctx.user, start, end, categories, args.group_by, page=page)
+    report = await ctx.store.expense_report(ctx.user, start, end, categories, args.group_by, page=page, now=ctx.now())
+    start, end = report.start or start, report.end or end
+    assert start is not None  # the database resolved it
+    assert end is not None
     groups = report.groups
     total, count = totals(groups)
     budgets = report.budgets

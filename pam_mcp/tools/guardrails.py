@@ -64,7 +64,12 @@ class SetGuardrailsResult(Output):
 
 
 async def check_guardrails(ctx: ToolContext, args: CheckGuardrailsInput) -> CheckGuardrailsResult:
-    level, country = await ctx.store.guardrail_settings(ctx.user)  # one transaction
+    # One call for the settings. The rules need the level and country before they run, and only
+    # their verdict says whether there is an event to log, so a warning or block is logged by a
+    # second call after them: a transaction held open across the rules would pin a connection
+    # while Python works, and PostgREST cannot hold one across two requests. An allowed message
+    # (the common case) is one call.
+    level, country = await ctx.store.guardrail_settings(ctx.user)
     result = await run_cpu(
         len(args.text),
         partial(

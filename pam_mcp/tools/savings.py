@@ -20,9 +20,7 @@ from pam_mcp.tools.common import (
     Output,
     ToolContext,
     first_of_month,
-    invalid,
     next_month,
-    zone_and_work_in_one_transaction,
 )
 from pam_mcp.tools.spec import ToolSpec
 
@@ -96,15 +94,13 @@ def guarantee_status(month: dt.date, total: Decimal, price: Decimal, today: dt.d
     )
 
 
-@zone_and_work_in_one_transaction
 async def record_saving(ctx: ToolContext, args: RecordSavingInput) -> RecordSavingResult:
-    today = await ctx.today()
-    saved_on = args.saved_on or today
-    if saved_on > today + dt.timedelta(days=1):
-        raise invalid("saved_on is in the future; record savings when they happen")
+    # One call: the database dates it (default: the person's today, in their time zone), refuses
+    # a date in the future, and adds it to the month.
     outcome = await ctx.store.record_saving(
-        ctx.user, args.amount, args.category, args.description, saved_on, args.client_ref
+        ctx.user, args.amount, args.category, args.description, args.saved_on, args.client_ref, now=ctx.now()
     )
+    today = outcome.today or ctx.now().date()
     return RecordSavingResult(
         saving_id=outcome.event_id,
         duplicate=outcome.duplicate,
@@ -113,11 +109,10 @@ async def record_saving(ctx: ToolContext, args: RecordSavingInput) -> RecordSavi
     )
 
 
-@zone_and_work_in_one_transaction
 async def month_savings(ctx: ToolContext, month: dt.date, limit: int = 100) -> MonthSavings:
     month = first_of_month(month)
-    today = await ctx.today()  # first: a zone read hands its transaction to the read below
-    total, events = await ctx.store.month_savings(ctx.user, month, event_limit=limit + 1)
+    found = await ctx.store.month_savings(ctx.user, month, event_limit=limit + 1, now=ctx.now())
+    total, events, today = found.total, found.events, found.today or ctx.now().date()
     return MonthSavings(
         guarantee=guarantee_status(month, total, ctx.subscription_price, today),
         savings=[

@@ -15,7 +15,6 @@ from pam_mcp.tools.conversation import (
     SpendingOut,
     _fit,
 )
-
 from pam_mcp.tools.savings import guarantee_status
 
 START = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
