@@ -41,16 +41,21 @@ TOOLS = ["log_trip", "record_saving", "get_context", "query_expenses"]
 
 
 class CountingDatabase(Database):
-    """Counts the transactions a call begins: what each tool costs in round trips."""
+    """Counts the user transactions a call makes: a BEGIN through ``as_user`` or one ``call_as``."""
 
     transactions = 0
 
     @asynccontextmanager
-    async def _transaction(self, begin: str, user_id: uuid.UUID, **handover: Any) -> AsyncIterator[UserTx]:
-        if handover.get("taken_over") is None:  # a transaction handed over is continued, not begun
-            self.transactions += 1
-        async with super()._transaction(begin, user_id, **handover) as tx:
+    async def _transaction(self, begin: str, user_id: uuid.UUID) -> AsyncIterator[UserTx]:
+        self.transactions += 1
+        async with super()._transaction(begin, user_id) as tx:
             yield tx
+
+    async def call_as(
+        self, user_id: uuid.UUID, function: str, args: dict[str, Any] | None = None, *, writes: bool = True
+    ) -> Any:
+        self.transactions += 1
+        return await super().call_as(user_id, function, args, writes=writes)
 
 
 def tool_arguments(today: dt.date) -> dict[str, dict[str, Any]]:

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import anyio
 import asyncpg
@@ -223,8 +223,15 @@ class Relay:
     round trip of a client that waits for each answer. ``cut`` drops the client once the server
     has answered the next request, without passing the answer on (a connection lost in flight)."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
+    def __init__(self, database_url: str) -> None:
+        # The server the URL names: over TCP, or (the embedded server) a Unix socket in the
+        # directory its ``host=`` query parameter gives.
+        parts = urlsplit(database_url)
+        port = parts.port or 5432
+        socket_dir = parse_qs(parts.query).get("host", [""])[0]
+        self.target: tuple[str, int] | str = (
+            f"{socket_dir}/.s.PGSQL.{port}" if socket_dir.startswith("/") else (parts.hostname or "127.0.0.1", port)
+        )
         self.ready = 0
         self.cut = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -242,7 +249,10 @@ class Relay:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        if isinstance(self.target, str):
+            up_reader, up_writer = await asyncio.open_unix_connection(self.target)
+        else:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
 
         async def upstream() -> None:
             while data := await reader.read(65536):
@@ -278,7 +288,7 @@ class Relay:
 async def relayed(database_url: str) -> AsyncIterator[tuple[Relay, Database]]:
     """A Database (one connection, as the store opens them) whose every byte passes the relay."""
     parts = urlsplit(database_url)
-    relay = Relay(parts.hostname or "127.0.0.1", parts.port or 5432)
+    relay = Relay(database_url)
     port = await relay.start()
     user = f"{parts.username}@" if parts.username else ""
     dsn = urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{port}", query="sslmode=disable"))
@@ -319,7 +329,7 @@ async def test_behind_a_transaction_pooler_a_call_is_still_one_round_trip(databa
     # there (statement_cache_size=0). call_as is still one statement, one implicit transaction and
     # one round trip, where as_user holds a transaction open across three.
     parts = urlsplit(database_url)
-    relay = Relay(parts.hostname or "127.0.0.1", parts.port or 5432)
+    relay = Relay(database_url)
     port = await relay.start()
     user = f"{parts.username}@" if parts.username else ""
     dsn = urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{port}", query="sslmode=disable"))

@@ -8,6 +8,11 @@ same connection and in the same transaction, ``current_user`` and
 ``request.jwt.claims``, and the test asserts that every statement of every tool and
 resource call, driven through the real in-memory MCP client, ran as ``authenticated`` with
 the caller's ``sub``.
+
+A call through ``pam_internal.call_as`` (one round trip: the role and claims are set inside the
+statement, for it alone) cannot be probed from outside; for it the audit records the person it
+names, and ``tests/test_call_as_person.py`` proves that inside it the role is ``authenticated``
+with that person's claims.
 """
 
 from __future__ import annotations
@@ -72,6 +77,9 @@ class AuditedConnection(_Connection):
         AUDIT.seen.append(Seen(sql, when, role, sub))
 
     async def _audited(self, method: Callable[..., Any], sql: str, *args: Any, **kwargs: Any) -> Any:
+        if AUDIT.recording and "pam_internal.call_as(" in sql:
+            AUDIT.seen.append(Seen(f"call_as {args[1]}", "call_as", "authenticated", str(args[0])))
+            return await method(sql, *args, **kwargs)
         control = sql.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))
         if not AUDIT.recording or (control and not sql.lstrip().upper().startswith("BEGIN")):
             return await method(sql, *args, **kwargs)
@@ -220,5 +228,5 @@ async def test_over_http_every_statement_runs_as_the_user_the_bearer_token_names
             finally:
                 AUDIT.recording = False
             seen, AUDIT.seen = AUDIT.seen, []
-            assert len(seen) >= 8
+            assert len(seen) == 4  # one statement per call: log_expense, query_expenses, get_context, profile
             assert {(s.role, s.sub) for s in seen} == {("authenticated", str(user))}

@@ -157,7 +157,9 @@ async def stores(database_url: str, db: Database) -> AsyncIterator[tuple[Postgre
 
 
 def test_every_store_operation_is_covered() -> None:
-    public = {n for n in vars(StoreOperations) if not n.startswith("_")}
+    # ``call`` is the generic entry of capabilities that declare their own operation; each such
+    # tool's tests run it on both stores.
+    public = {n for n in vars(StoreOperations) if not n.startswith("_")} - {"call"}
     named = {n.split(" ")[0] for n in [*READS, *WRITES]}
     assert public == named
 

@@ -33,6 +33,8 @@ from tests.postgrest_fake import PostgrestFake, rest_store
 pytestmark = pytest.mark.anyio
 
 OPERATION = re.compile(r"\bpublic\.(pam_[a-z_]+)\(")
+CALL_AS = re.compile(r"\bpam_internal\.call_as\(")
+Sent = tuple[str, tuple[Any, ...]]  # a statement's text and its arguments
 
 
 class WatchedDatabase(Database):
@@ -40,29 +42,37 @@ class WatchedDatabase(Database):
 
     def __init__(self, pool: asyncpg.Pool[Any]) -> None:
         super().__init__(pool)
-        self.statements: list[str] = []
+        self.statements: list[Sent] = []
         self._watched: set[int] = set()
 
     async def _acquire(self) -> Any:
         conn = await super()._acquire()
         if id(conn._con) not in self._watched:  # type: ignore[attr-defined]
             self._watched.add(id(conn._con))  # type: ignore[attr-defined]
-            conn.add_query_logger(lambda logged: self.statements.append(logged.query))
+            conn.add_query_logger(lambda logged: self.statements.append((logged.query, tuple(logged.args))))
         return conn
 
-    def transactions(self, statements: list[str]) -> int:
-        return sum(1 for s in statements if s.lstrip().upper().startswith("BEGIN"))
+    def transactions(self, statements: list[Sent]) -> int:
+        """BEGINs, plus each call_as statement (one statement outside BEGIN: its own transaction)."""
+        begun = sum(1 for text, _ in statements if text.lstrip().upper().startswith("BEGIN"))
+        return begun + sum(1 for text, _ in statements if CALL_AS.search(text))
 
 
-def operations(statements: list[str]) -> list[str]:
-    return [name for s in statements for name in OPERATION.findall(s)]
+def operations(statements: list[Sent]) -> list[str]:
+    """The pam_ operations called: named in the text, or call_as's function argument."""
+    named = []
+    for text, args in statements:
+        named += OPERATION.findall(text)
+        if CALL_AS.search(text):
+            named.append(str(args[1]))
+    return named
 
 
 async def watched_calls(
     app: App, db: WatchedDatabase, calls: list[tuple[str, dict[str, Any]]]
-) -> dict[str, list[list[str]]]:
+) -> dict[str, list[list[Sent]]]:
     """Each call's statements, by tool (or resource) name."""
-    sent: dict[str, list[list[str]]] = {}
+    sent: dict[str, list[list[Sent]]] = {}
     async with Client(build_server(app)) as client:
         for name, arguments in calls:
             before = len(db.statements)
@@ -113,11 +123,11 @@ async def test_every_tool_call_is_one_transaction_and_one_operation_statement(
     sent = await watched_calls(app, watched, calls)
     shape = {name: [(watched.transactions(s), len(operations(s))) for s in runs] for name, runs in sent.items()}
     assert shape == {name: [(1, 1)] * len(runs) for name, runs in sent.items()}
-    # ...and the statement is nothing but the call: no lookups of its own around it.
+    # ...and one round trip: the call is the only statement sent, with no lookups of its own and
+    # no BEGIN or COMMIT around it (call_as sets the role and claims inside the statement).
     for runs in sent.values():
         for statements in runs:
-            work = [s for s in statements if not re.match(r"\s*(BEGIN|COMMIT|ROLLBACK)\b", s, re.IGNORECASE)]
-            assert [s for s in work if not OPERATION.search(s)] == [], work
+            assert len(statements) == 1 and CALL_AS.search(statements[0][0]), statements
 
 
 async def test_a_guardrail_warning_adds_only_the_call_that_logs_it(

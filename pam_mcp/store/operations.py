@@ -22,6 +22,7 @@ from typing import Any
 import anyio.to_thread
 
 from pam_mcp.errors import InvalidInput, NotFound, PamError
+from pam_mcp.store.arguments import JsonText
 from pam_mcp.store.base import Caller
 from pam_mcp.store.records import (
     CalendarRecord,
@@ -57,10 +58,6 @@ WRITES = frozenset(
         "pam_set_safety_level", "pam_insert_safety_event",
     }
 )  # fmt: skip
-
-
-class JsonText(str):
-    """A JSON document already encoded, passed to a ``jsonb`` argument as it is."""
 
 
 def _json_text(items: list[Any]) -> JsonText:
@@ -152,10 +149,29 @@ def table_info(row: Mapping[str, Any]) -> TableInfo:
 class StoreOperations:
     """The store contract (``pam_mcp.store.base.Store``) over ``_call``; subclasses say how to call."""
 
-    async def _call(self, user: Caller, function: str, **args: Any) -> Any:
+    async def _call(self, user: Caller, function: str, *, writes: bool, **args: Any) -> Any:
         """Run ``public.<function>`` with these named arguments as ``user``: one transaction.
-        The decoded JSON result (money as Decimal); driver errors as the project's errors."""
+        The decoded JSON result (money as Decimal); driver errors as the project's errors.
+        ``writes``: whether it may change data (a call lost in flight is then OutcomeUnknown)."""
         raise NotImplementedError
+
+    async def _op(self, user: Caller, function: str, **args: Any) -> Any:
+        """One of the store contract's own operations (whether it writes: ``WRITES``)."""
+        return await self._call(user, function, writes=function in WRITES, **args)
+
+    async def call(self, user: Caller, operation: str, *, saved: str | None = None, **args: Any) -> Any:
+        """A capability's own operation, ``public.<operation>(**args)``, as ``user``: one transaction.
+
+        For tools whose operation is declared beside them (their module maps the JSON result to
+        their own output model). ``saved`` names what a successful call wrote, as the person
+        would say it ("the fill-up"); it is noted (with the result's ``id`` when it has one) so a
+        later failure in the same call never claims nothing was saved. None: a read.
+        """
+        result = await self._call(user, operation, writes=saved is not None, **args)
+        if saved is not None:
+            ident = result.get("id") if isinstance(result, dict) else None
+            user.saved(f"{saved} {ident}" if ident else saved)
+        return result
 
     # -- trips --------------------------------------------------------------------------
     async def insert_trip(self, user: Caller, trip: NewTrip) -> TripBrief:
@@ -163,7 +179,7 @@ class StoreOperations:
         # no single step holds the event loop.
         route: Any = await anyio.to_thread.run_sync(_json_text, trip.route) if len(trip.route) > _SLICE else trip.route
         row = _object(
-            await self._call(
+            await self._op(
                 user, "pam_insert_trip", p_title=trip.title, p_started_at=trip.started_at, p_ended_at=trip.ended_at,
                 p_route=route, p_stops=trip.stops, p_notes=trip.notes, p_distance_km=trip.distance_km,
             )
@@ -172,14 +188,14 @@ class StoreOperations:
         return TripBrief.model_validate(row)
 
     async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripDetail:
-        row = await self._call(user, "pam_get_trip", p_trip_id=trip_id)
+        row = await self._op(user, "pam_get_trip", p_trip_id=trip_id)
         if row is None:
             raise NotFound(f"No trip {trip_id}.")
         return TripDetail.model_validate({**_object(row), "stops": plain_json(row["stops"])})
 
     async def recent_trips(self, user: Caller, limit: int) -> list[TripBrief]:
         # Counted in SQL: a list of trips never carries their routes (up to 2 MB each).
-        return [TripBrief.model_validate(r) for r in _list(await self._call(user, "pam_recent_trips", p_limit=limit))]
+        return [TripBrief.model_validate(r) for r in _list(await self._op(user, "pam_recent_trips", p_limit=limit))]
 
     # -- savings ------------------------------------------------------------------------
     async def record_saving(
@@ -188,7 +204,7 @@ class StoreOperations:
     ) -> SavingOutcome:  # fmt: skip
         # One function call: the event and the month's total change together or not at all.
         row = _object(
-            await self._call(
+            await self._op(
                 user, "pam_record_saving", p_amount=amount, p_category=category, p_description=description,
                 p_saved_on=saved_on, p_client_ref=client_ref, p_now=now,
             )
@@ -199,14 +215,14 @@ class StoreOperations:
     async def month_savings(
         self, user: Caller, month: dt.date, *, event_limit: int, now: dt.datetime | None = None
     ) -> SavingsMonth:
-        row = await self._call(user, "pam_month_savings", p_month=month, p_event_limit=event_limit, p_now=now)
+        row = await self._op(user, "pam_month_savings", p_month=month, p_event_limit=event_limit, p_now=now)
         return SavingsMonth.model_validate(_noted(_object(row)))
 
     # -- expenses -----------------------------------------------------------------------
     async def log_expense(self, user: Caller, expense: NewExpense, *, now: dt.datetime | None = None) -> LoggedExpense:
         """Insert (default date: the person's today) and report its month for its category: one call."""
         row = _object(
-            await self._call(
+            await self._op(
                 user, "pam_log_expense", p_amount=expense.amount, p_category=expense.category,
                 p_description=expense.description, p_spent_on=expense.spent_on, p_trip_id=expense.trip_id,
                 p_client_ref=expense.client_ref, p_now=now,
@@ -236,7 +252,7 @@ class StoreOperations:
         (after, limit), a page of items: one call. ``start`` None: the person's current month."""
         after, limit = page if page is not None else (None, None)
         row = _object(
-            await self._call(
+            await self._op(
                 user, "pam_expense_report", p_start=start, p_end=end,
                 p_categories=list(categories) if categories else None, p_group_by=group_by,
                 p_after_day=after[0] if after else None, p_after_id=after[1] if after else None, p_limit=limit,
@@ -257,7 +273,7 @@ class StoreOperations:
         limit: int,
     ) -> list[ExpenseRecord]:
         """Newest first; ``after`` is the (spent_on, id) of the last item of the previous page."""
-        rows = await self._call(
+        rows = await self._op(
             user, "pam_expense_page", p_start=start, p_end=end, p_categories=list(categories) if categories else None,
             p_after_day=after[0] if after else None, p_after_id=after[1] if after else None, p_limit=limit,
         )  # fmt: skip
@@ -265,23 +281,23 @@ class StoreOperations:
 
     # -- profile, sessions, messages, calendar ----------------------------------------------
     async def profile(self, user: Caller) -> ProfileRecord | None:
-        row = await self._call(user, "pam_profile")
+        row = await self._op(user, "pam_profile")
         if row is None:
             return None
         return ProfileRecord.model_validate({**_object(row), "preferences": plain_json(row["preferences"])})
 
     async def timezone(self, user: Caller) -> str | None:
-        zone = await self._call(user, "pam_timezone")
+        zone = await self._op(user, "pam_timezone")
         return None if zone is None else str(zone)
 
     async def session(self, user: Caller, session_id: uuid.UUID) -> SessionRecord:
-        row = await self._call(user, "pam_session", p_session_id=session_id)
+        row = await self._op(user, "pam_session", p_session_id=session_id)
         if row is None:
             raise NotFound(f"No session {session_id}.")
         return SessionRecord.model_validate({**_object(row), "context": plain_json(row["context"])})
 
     async def latest_session(self, user: Caller) -> SessionRecord | None:
-        row = await self._call(user, "pam_latest_session")
+        row = await self._op(user, "pam_latest_session")
         if row is None:
             return None
         return SessionRecord.model_validate({**_object(row), "context": plain_json(row["context"])})
@@ -291,7 +307,7 @@ class StoreOperations:
     ) -> SessionRecord:
         """Merge ``facts`` into a session's context (a new session when ``session_id`` is None)."""
         # One function call: the row is locked, merged, measured and written in one transaction.
-        row = await self._call(user, "pam_merge_context", p_session_id=session_id, p_facts=facts, p_remove=list(remove))
+        row = await self._op(user, "pam_merge_context", p_session_id=session_id, p_facts=facts, p_remove=list(remove))
         found = None if row is None else {**_object(row), "context": plain_json(row["context"])}
         merged = merged_session(found, session_id)
         user.saved("the conversation context")  # only once the function says it stored it
@@ -300,7 +316,7 @@ class StoreOperations:
     async def insert_message(
         self, user: Caller, session_id: uuid.UUID, role: str, content: str, metadata: dict[str, Any]
     ) -> MessageRecord:
-        row = await self._call(
+        row = await self._op(
             user, "pam_log_message", p_session_id=session_id, p_role=role, p_content=content, p_metadata=metadata
         )
         if row is None:
@@ -310,32 +326,32 @@ class StoreOperations:
         return message
 
     async def recent_messages(self, user: Caller, session_id: uuid.UUID, limit: int) -> list[MessageRecord]:
-        rows = await self._call(user, "pam_recent_messages", p_session_id=session_id, p_limit=limit)
+        rows = await self._op(user, "pam_recent_messages", p_session_id=session_id, p_limit=limit)
         return [MessageRecord.model_validate(r) for r in _list(rows)]
 
     async def upcoming_events(self, user: Caller, after: dt.datetime, limit: int) -> list[CalendarRecord]:
-        rows = await self._call(user, "pam_upcoming_events", p_after=after, p_limit=limit)
+        rows = await self._op(user, "pam_upcoming_events", p_after=after, p_limit=limit)
         return [CalendarRecord.model_validate(r) for r in _list(rows)]
 
     # -- guardrails ---------------------------------------------------------------------
     async def safety_level(self, user: Caller) -> SafetyLevel:
-        level: SafetyLevel = await self._call(user, "pam_safety_level")
+        level: SafetyLevel = await self._op(user, "pam_safety_level")
         return level
 
     async def guardrail_settings(self, user: Caller) -> tuple[SafetyLevel, str | None]:
         """The safety level and the profile's country code: one call."""
-        row = _object(await self._call(user, "pam_guardrail_settings"))
+        row = _object(await self._op(user, "pam_guardrail_settings"))
         return row["level"], row["country"]
 
     async def set_safety_level(self, user: Caller, level: SafetyLevel) -> SafetyLevel:
-        previous: SafetyLevel = await self._call(user, "pam_set_safety_level", p_level=level)
+        previous: SafetyLevel = await self._op(user, "pam_set_safety_level", p_level=level)
         user.saved("the safety level")
         return previous
 
     async def insert_safety_event(
         self, user: Caller, event_type: str, severity: str, details: dict[str, Any]
     ) -> uuid.UUID:
-        event_id = await self._call(
+        event_id = await self._op(
             user, "pam_insert_safety_event", p_event_type=event_type, p_severity=severity, p_details=details
         )
         user.saved(f"the safety event {event_id}")
@@ -346,9 +362,9 @@ class StoreOperations:
         self, user: Caller, session_id: uuid.UUID | None, message_limit: int, *, now: dt.datetime | None = None
     ) -> ContextSnapshot:
         """get_context's nine reads for the person's current month: one call."""
-        doc = await self._call(user, "pam_context", p_session_id=session_id, p_message_limit=message_limit, p_now=now)
+        doc = await self._op(user, "pam_context", p_session_id=session_id, p_message_limit=message_limit, p_now=now)
         return context_snapshot(_noted(_object(doc)), session_id)
 
     # -- schema (for developers) ------------------------------------------------------------
     async def schema(self, user: Caller) -> list[TableInfo]:
-        return [table_info(r) for r in _list(await self._call(user, "pam_schema"))]
+        return [table_info(r) for r in _list(await self._op(user, "pam_schema"))]

@@ -19,14 +19,11 @@ Its security review is docs/security-call-as-person.md.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +31,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from pam_mcp.errors import DatabaseUnavailable, OutcomeUnknown
+from pam_mcp.store.arguments import json_arguments
 from pam_mcp.store.translate import translate
 
 Record = asyncpg.Record
@@ -76,26 +74,13 @@ def claims_for(user_id: uuid.UUID) -> str:
     return json.dumps({"sub": str(user_id), "role": "authenticated", "aud": "authenticated"})
 
 
-def _json_value(value: Any) -> Any:
-    """JSON for what asyncpg would have encoded itself: exact decimals, dates, times, ids."""
-    if isinstance(value, Decimal):
-        return str(value)  # as text: PostgreSQL reads it into numeric digit for digit
-    if isinstance(value, dt.datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC).isoformat()  # naive means UTC, as asyncpg encodes it
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    raise TypeError(f"call_as: cannot pass a {type(value).__name__} as an argument")
-
-
 def call_arguments(function: str, args: dict[str, Any]) -> str:
     """The named arguments of ``public.<function>`` as one JSON object; refuses names that are not
     plain lower-case SQL identifiers (the database would refuse them too)."""
     for name in (function, *args):
         if not _SQL_NAME.fullmatch(name):
             raise ValueError(f"call_as: {name!r} is not a function or argument name")
-    return json.dumps(args, default=_json_value, separators=(",", ":"))
+    return json_arguments(args)
 
 
 def _transaction_pooler(dsn: str) -> bool:
@@ -143,18 +128,6 @@ class UserTx:
             await self._conn.executemany(sql, rows)
         except Exception as exc:
             raise translate(exc) from None
-
-
-@dataclass
-class _Handover:
-    """Inside ``Database.handing_over``: a transaction left open for the next ``as_user`` to finish."""
-
-    db: Database
-    user_id: uuid.UUID
-    conn: asyncpg.pool.PoolConnectionProxy[Any] | None = None
-
-
-_handover: ContextVar[_Handover | None] = ContextVar("pam_handover", default=None)
 
 
 class Database:
@@ -206,22 +179,12 @@ class Database:
             translate(exc)
 
     @asynccontextmanager
-    async def _transaction(
-        self,
-        begin: str,
-        user_id: uuid.UUID,
-        *,
-        taken_over: asyncpg.pool.PoolConnectionProxy[Any] | None = None,
-        hand_over: _Handover | None = None,
-    ) -> AsyncIterator[UserTx]:
-        """BEGIN (or continue ``taken_over``, already begun), yield, COMMIT; or, with
-        ``hand_over``, leave it open for the next ``as_user`` to continue and commit."""
-        conn = taken_over or await self._acquire()
-        release = True
+    async def _transaction(self, begin: str, user_id: uuid.UUID) -> AsyncIterator[UserTx]:
+        """BEGIN, yield, COMMIT (ROLLBACK on error)."""
+        conn = await self._acquire()
         try:
             try:
-                if taken_over is None:
-                    await conn.execute(begin)
+                await conn.execute(begin)
             except Exception as exc:
                 # BEGIN may have run before set_config failed: end it here, not in the pool.
                 with contextlib.suppress(Exception):
@@ -239,9 +202,6 @@ class Database:
                     with contextlib.suppress(Exception):
                         conn.terminate()
                 raise
-            if hand_over is not None:
-                hand_over.conn, release = conn, False  # the next as_user commits (or handing_over ends) it
-                return
             try:
                 await conn.execute("COMMIT")
             except Exception as exc:
@@ -249,30 +209,22 @@ class Database:
                 # COMMIT was sent and no answer came: the server may have committed.
                 raise (OutcomeUnknown() if isinstance(error, DatabaseUnavailable) else error) from None
         finally:
-            if release:
-                await self._release(conn)
+            await self._release(conn)
 
-    def as_user(self, user_id: uuid.UUID, *, hand_over: bool = False) -> AbstractAsyncContextManager[UserTx]:
+    def as_user(self, user_id: uuid.UUID) -> AbstractAsyncContextManager[UserTx]:
         """One transaction as ``user_id`` under RLS: committed on success, rolled back on error.
 
-        Inside ``handing_over(user_id)``: ``hand_over=True`` leaves the transaction open, and the
-        next ``as_user(user_id)`` continues it (no second BEGIN) and commits it as its own.
+        For several statements in one transaction; one operation is cheaper as ``call_as``.
         """
         # The claims are built from a parsed UUID, never from text a caller supplied, so
         # embedding them lets BEGIN and both set_config calls travel in one round trip.
         user_id = uuid.UUID(str(user_id))
-        handover = _handover.get()
-        if handover is None or handover.db is not self or handover.user_id != user_id:
-            handover = None
-        elif handover.conn is not None:
-            taken, handover.conn = handover.conn, None
-            return self._transaction("", user_id, taken_over=taken)
         claims = claims_for(user_id).replace("'", "''")
         begin = (
             "BEGIN; SELECT set_config('role', 'authenticated', true), "
             f"set_config('request.jwt.claims', '{claims}', true)"
         )
-        return self._transaction(begin, user_id, hand_over=handover if hand_over else None)
+        return self._transaction(begin, user_id)
 
     async def call_as(
         self, user_id: uuid.UUID, function: str, args: dict[str, Any] | None = None, *, writes: bool = True
@@ -285,8 +237,7 @@ class Database:
         by the migrations' role is called (the database checks). Errors leave as PamErrors,
         exactly as from ``as_user``. The statement is its own transaction, so when the connection
         breaks after it was sent, the change may have committed: ``OutcomeUnknown`` unless
-        ``writes=False`` says the function changes nothing. It neither joins nor ends a
-        transaction left open by ``as_user(hand_over=True)``.
+        ``writes=False`` says the function changes nothing.
         """
         payload = call_arguments(function, args or {})
         user_id = uuid.UUID(str(user_id))
@@ -307,31 +258,6 @@ class Database:
         finally:
             await self._release(conn)
         return None if text is None else json.loads(text, parse_float=Decimal)
-
-    @asynccontextmanager
-    async def handing_over(self, user_id: uuid.UUID) -> AsyncIterator[None]:
-        """In this block (this task), a transaction opened with ``as_user(hand_over=True)`` is
-        continued by the next ``as_user`` for the same user: one BEGIN and COMMIT for both.
-
-        For a call whose work depends on a small read before it (the person's time zone,
-        then the date, then the write): the work commits exactly when it would alone. A
-        transaction still open when the block ends (nothing came after the read) is rolled back.
-        """
-        handover = _Handover(self, uuid.UUID(str(user_id)))
-        token = _handover.set(handover)
-        try:
-            yield
-        finally:
-            _handover.reset(token)
-            if handover.conn is not None:
-                conn, handover.conn = handover.conn, None
-                try:
-                    await conn.execute("ROLLBACK")
-                except BaseException:
-                    with contextlib.suppress(Exception):
-                        conn.terminate()
-                finally:
-                    await self._release(conn)
 
     def as_owner(self) -> AbstractAsyncContextManager[UserTx]:
         """A transaction as the login role (the schema owner): migrations and admin work only.

@@ -24,11 +24,11 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from pydantic_core import to_jsonable_python
 
 from pam_mcp.errors import ConfigurationError, DatabaseUnavailable, Forbidden, OutcomeUnknown, PamError
+from pam_mcp.store.arguments import json_arguments
 from pam_mcp.store.base import Caller
-from pam_mcp.store.operations import WRITES, JsonText, StoreOperations
+from pam_mcp.store.operations import StoreOperations
 from pam_mcp.store.supabase_session import SIGN_IN_AGAIN, SupabaseSession
 from pam_mcp.store.translate import NOT_COMPLETED, UNREACHABLE, error_for
 
@@ -71,15 +71,6 @@ def rest_error(status: int, payload: Any) -> PamError:
     return PamError(NOT_COMPLETED)
 
 
-def _body(args: dict[str, Any]) -> bytes:
-    """The named arguments as one JSON object; a document already encoded is spliced in as it is."""
-    parts = [
-        f"{json.dumps(name)}:{value if isinstance(value, JsonText) else json.dumps(to_jsonable_python(value))}"
-        for name, value in args.items()
-    ]
-    return ("{" + ",".join(parts) + "}").encode()
-
-
 class RestStore(StoreOperations):
     """PAM's data operations over a Supabase project's REST API (PostgREST), as each caller."""
 
@@ -106,7 +97,7 @@ class RestStore(StoreOperations):
                 return token
         raise Forbidden(SIGN_IN_AGAIN)
 
-    async def _call(self, user: Caller, function: str, **args: Any) -> Any:
+    async def _call(self, user: Caller, function: str, *, writes: bool, **args: Any) -> Any:
         """``POST /rest/v1/rpc/<function>`` with the caller's token: one request, one transaction."""
         if not _NAME.match(function):
             raise ValueError(f"not a function name: {function}")  # names are the code's, never input
@@ -117,12 +108,13 @@ class RestStore(StoreOperations):
             "Accept": "application/json",
         }
         try:
-            response = await self._http.post(f"{self._rest_url}/rpc/{function}", content=_body(args), headers=headers)
+            body = json_arguments(args).encode()
+            response = await self._http.post(f"{self._rest_url}/rpc/{function}", content=body, headers=headers)
         except httpx.HTTPError as exc:
             log.debug("Supabase request failed: %s", type(exc).__name__)
             # Never connected, or only a read: nothing can have been written. Otherwise the
             # request may have reached PostgREST and committed before the answer was lost.
-            if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) or function not in WRITES:
+            if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) or not writes:
                 raise DatabaseUnavailable(UNREACHABLE) from None
             raise OutcomeUnknown() from None
         try:

@@ -10,13 +10,11 @@ does behind Supabase's REST API. Which function and what its result means is
 
 from __future__ import annotations
 
-import json
 import re
-from decimal import Decimal
 from typing import Any
 
 from pam_mcp.store.base import Caller
-from pam_mcp.store.operations import JsonText, StoreOperations
+from pam_mcp.store.operations import StoreOperations
 from pam_mcp.store.postgres import Database
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -28,18 +26,7 @@ class PostgresStore(StoreOperations):
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def _call(self, user: Caller, function: str, **args: Any) -> Any:
-        """``select public.<function>(p_a => $1, ...)`` as ``user``: one statement, one transaction.
-
-        The result is read as JSON text so money keeps its digits (asyncpg's jsonb codec here
-        would give floats). A JSON document already encoded (``JsonText``) travels as text.
-        """
-        if not _NAME.match(function) or not all(_NAME.match(name) for name in args):
-            raise ValueError(f"not a function or argument name: {function}")  # names are the code's, never input
-        named = ", ".join(
-            f"{name} => ${i}::text::jsonb" if isinstance(value, JsonText) else f"{name} => ${i}"
-            for i, (name, value) in enumerate(args.items(), start=1)
-        )
-        async with self.db.as_user(user.id) as tx:
-            text = await tx.fetchval(f"select public.{function}({named})::text", *args.values())
-        return None if text is None else json.loads(text, parse_float=Decimal)
+    async def _call(self, user: Caller, function: str, *, writes: bool, **args: Any) -> Any:
+        """``public.<function>(p_a => ..., ...)`` as ``user`` in one round trip (``Database.call_as``):
+        one statement, its own transaction; the JSON result with money as ``Decimal``."""
+        return await self.db.call_as(user.id, function, args, writes=writes)
