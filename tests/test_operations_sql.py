@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,9 @@ from pam_mcp.store.postgres import Database
 
 pytestmark = pytest.mark.anyio
 
-HELPERS = {"pam_today"}  # called by the operations, not by the stores
+# Called by the operations, not by the stores: the person's today, zone and local times.
+HELPERS = {"pam_today", "pam_zone", "pam_local_time"}
+TOOLS_DIR = Path(operations.__file__).parents[1] / "tools"
 
 
 async def test_every_operation_runs_as_the_caller_with_a_pinned_search_path_and_only_for_signed_in_people(
@@ -52,7 +55,9 @@ async def test_every_operation_runs_as_the_caller_with_a_pinned_search_path_and_
 
 
 async def test_the_stores_call_every_operation_and_only_those(db: Database) -> None:
-    called = set(re.findall(r'"(pam_[a-z_]+)"', inspect.getsource(operations)))
+    # The store contract's operations, and those capabilities call through Store.call.
+    sources = [inspect.getsource(operations), *(f.read_text(encoding="utf-8") for f in TOOLS_DIR.glob("*.py"))]
+    called = {name for source in sources for name in re.findall(r'"(pam_(?!mcp_)[a-z_]+)"', source)}
     async with db.as_owner() as tx:
         defined = {
             r[0]
