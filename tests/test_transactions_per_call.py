@@ -95,6 +95,8 @@ def tool_calls(today: dt.date, session_id: str) -> list[tuple[str, dict[str, Any
         ("log_expense", {"amount": "88.10", "category": "fuel", "client_ref": "r1"}),  # the duplicate path
         ("query_expenses", {}),
         ("query_expenses", {"group_by": "day", "include_items": True}),
+        ("spending_overview", {}),  # the dashboard's own tools (MCP Apps)
+        ("spending_items", {"category": "fuel"}),
         ("check_guardrails", {"text": "Where can we camp near Bourke tonight?"}),
         ("set_guardrails", {"safety_level": "high"}),
         ("update_context", {"facts": {"dog": "Rex"}}),

@@ -23,18 +23,18 @@ __all__ = ["APP_TOOLS", "CATALOGUE", "REGISTERED"]
 
 
 def _capabilities() -> list[ModuleType]:
-    """Every module of this package that declares tools (``TOOLS``), by name: a new capability
+    """Every module of this package that declares tools (``TOOLS``, ``APP_TOOLS``), by name: a new capability
     module is found without being listed anywhere else."""
     found = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{info.name}")
-        if hasattr(module, "TOOLS"):
+        if hasattr(module, "TOOLS") or hasattr(module, "APP_TOOLS"):
             found.append(module)
     return found
 
 
 _MODULES: Final = _capabilities()
-CATALOGUE: Final[tuple[ToolSpec, ...]] = tuple(spec for module in _MODULES for spec in module.TOOLS)
+CATALOGUE: Final[tuple[ToolSpec, ...]] = tuple(spec for module in _MODULES for spec in getattr(module, "TOOLS", ()))
 # Tools only an MCP App calls (``ToolSpec.app_only``): never offered to the model, so they are
 # not in the catalogue the instructions and the README describe.
 APP_TOOLS: Final[tuple[ToolSpec, ...]] = tuple(spec for module in _MODULES for spec in getattr(module, "APP_TOOLS", ()))
