@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict
 
 from pam_mcp.errors import InvalidInput
 
-SafetyLevel = Literal["low", "medium", "high"]
+# Defined once, beside the store's records; test_categories holds it to the SQL enum.
+from pam_mcp.store.records import SafetyLevel as SafetyLevel
+
 Decision = Literal["allow", "warn", "block"]
 Severity = Literal["info", "warn", "block"]
 
