@@ -46,7 +46,8 @@ def server_env(database_url: str, redis_url: str, data_dir: Path, rate: str, **e
     )
 
 
-async def _port_open(port: int) -> bool:
+async def port_open(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:port (within half a second)."""
     try:
         with anyio.fail_after(0.5):
             stream = await anyio.connect_tcp("127.0.0.1", port)
@@ -56,7 +57,8 @@ async def _port_open(port: int) -> bool:
     return True
 
 
-async def _stop(process: Process) -> None:
+async def stop(process: Process) -> None:
+    """SIGTERM with 10 s to go, then SIGKILL; shielded, so it runs whole even while cancelling."""
     if process.returncode is None:
         process.terminate()
         with anyio.move_on_after(10, shield=True) as waited:
@@ -94,11 +96,11 @@ async def http_servers(
                 pids.append(process.pid)
         with anyio.fail_after(start_timeout):
             for port, (process, log) in zip(ports, processes, strict=True):
-                while not await _port_open(port):
+                while not await port_open(port):
                     if process.returncode is not None:
                         raise RuntimeError(f"{module} exited with {process.returncode}:\n{log.read_text()}")
                     await anyio.sleep(0.05)  # readiness poll of a starting process
         yield [f"http://127.0.0.1:{port}/mcp" for port in ports]
     finally:
         for process, _ in processes:
-            await _stop(process)
+            await stop(process)

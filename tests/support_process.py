@@ -22,6 +22,8 @@ import pytest
 from anyio.abc import Process
 from redis.asyncio import Redis
 
+from bench.processes import port_open as port_open  # re-exported for the tests
+from bench.processes import stop as stop
 from pam_mcp.tools import CATALOGUE
 from tests.conftest import JWT_SECRET
 
@@ -65,28 +67,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
-
-
-async def port_open(port: int) -> bool:
-    try:
-        with anyio.fail_after(0.5):
-            stream = await anyio.connect_tcp("127.0.0.1", port)
-    except (OSError, TimeoutError):
-        return False
-    await stream.aclose()
-    return True
-
-
-async def stop(process: Process) -> None:
-    """SIGTERM with 10 s to go, then SIGKILL; shielded, so it runs whole even while cancelling."""
-    if process.returncode is None:
-        process.terminate()
-        with anyio.move_on_after(10, shield=True) as waited:
-            await process.wait()
-        if waited.cancelled_caught:
-            process.kill()
-            with anyio.fail_after(5, shield=True):
-                await process.wait()
 
 
 @asynccontextmanager
