@@ -18,7 +18,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import httpx2
 from mcp.client import Client
@@ -31,9 +31,11 @@ from bench.env import UNLIMITED, UNLIMITED_TEXT, Bench, mint_token, month_bounds
 from bench.processes import http_servers, server_env
 from bench.server_clock import ServerClock
 from bench.stats import Op, interleaved
+from bench.store_clock import StoreClock, TimedStore
 from pam_mcp.ratelimit import RateLimiter
 from pam_mcp.runtime import redis_client
 from pam_mcp.server import build_server, new_app
+from pam_mcp.store.base import Store
 from pam_mcp.store.postgres import Database, UserTx
 from pam_mcp.store.sql_store import PostgresStore
 
@@ -120,7 +122,8 @@ async def run(bench: Bench, dsn: str) -> dict[str, Any]:
         user = await bench.new_user(db)
         await seed_user(db, user, today)
         app = new_app(
-            store=PostgresStore(db),
+            # Timed: how much of each call is spent awaiting the store (bench.store_clock).
+            store=cast(Store, TimedStore(PostgresStore(db))),
             limiter=RateLimiter(redis, key_prefix=bench.key_prefix),
             rate=UNLIMITED,
             stdio_user=user,
@@ -128,6 +131,8 @@ async def run(bench: Bench, dsn: str) -> dict[str, Any]:
         server = build_server(app)
         clock = ServerClock()
         clock.install(server)
+        store_clock = StoreClock()
+        store_clock.install(server)
         server.add_tool(echo, name="echo")
         server.add_tool(echo_sync, name="echo_sync")
         bare: MCPServer[Any] = MCPServer(name="bare", log_level="WARNING")
@@ -149,10 +154,12 @@ async def run(bench: Bench, dsn: str) -> dict[str, Any]:
 
             async def clear() -> None:
                 clock.take()
+                store_clock.take()
 
             timed = await interleaved(ops, rounds, warmup, after_warmup=clear)
             result["in_memory"] = {k: v.as_dict() for k, v in timed.items()}
             result["in_memory_server_side"] = clock.take()
+            result["in_memory_store_side"] = store_clock.take()
 
         env = server_env(dsn, bench.redis_url, bench.tmp, UNLIMITED_TEXT, PAM_BENCH_KEY_PREFIX=bench.key_prefix)
         async with (
