@@ -112,7 +112,7 @@ async def test_every_operation_is_one_rpc_with_named_arguments_and_no_query_stri
     )  # fmt: skip
     assert (events.path, events.body) == (
         "/rest/v1/rpc/pam_upcoming_events",
-        {"p_after": "2026-11-21T10:00:00Z", "p_limit": 10},
+        {"p_after": "2026-11-21T10:00:00+00:00", "p_limit": 10},
     )
     assert all(r.method == "POST" and r.query == [] for r in (trips, page, events))
 
@@ -156,12 +156,12 @@ async def test_multi_statement_operations_are_one_rpc_each(
     ]
     assert calls[0].body == {
         "p_amount": "6.20", "p_category": "fuel", "p_description": "Cheaper diesel", "p_saved_on": "2026-11-02",
-        "p_client_ref": "s-1", "p_now": "2026-11-20T08:00:00Z",
+        "p_client_ref": "s-1", "p_now": "2026-11-20T08:00:00+00:00",
     }  # fmt: skip
     assert calls[1].body == {"p_session_id": None, "p_facts": {"dog": "Rex"}, "p_remove": []}
     assert calls[4].body == {
         "p_start": None, "p_end": None, "p_categories": None, "p_group_by": "week", "p_after_day": None,
-        "p_after_id": None, "p_limit": None, "p_now": "2026-11-20T08:00:00Z",
+        "p_after_id": None, "p_limit": None, "p_now": "2026-11-20T08:00:00+00:00",
     }  # fmt: skip
     assert all(r.query == [] for r in calls)
     # PostgREST sends numeric as written (6.20); a float would have made it 6.2.
