@@ -378,10 +378,12 @@ QUERY_EXPENSES = ToolSpec(
     name="query_expenses",
     title="Query spending",
     description="""
-        Totals of the user's spending over a date range (default this month), optionally only some
+        Totals of the user's spending over a date range (dates YYYY-MM-DD; default this month; a
+        start without an end runs only to the end of start's month), optionally only some
         categories, grouped by category, month, week, day or none, with the budget comparison for
-        each budgeted category. Set include_items for a page of individual expenses (newest first);
-        pass next_cursor back as cursor for the next page.""",
+        each budgeted category. The result's start, end and 'covers' state the range counted. Set
+        include_items for a page of individual expenses (newest first); pass next_cursor back as
+        cursor for the next page.""",
     run=query_expenses,
     input=QueryExpensesInput,
     output=QueryExpensesResult,
