@@ -12,7 +12,8 @@
 --    stays as it is.
 --
 -- 2. Trip summaries (pam://trips, get_context's latest_trip) carry the trip's notes (at most
---    500 characters, longer ones cut with the marker '…[truncated]') and its first 5 stops;
+--    500 characters, longer ones cut with the marker '…[truncated]') and its first 5 stops
+--    (each stop's time, too, in the person's offset);
 --    stop_count says how many there are and pam://trips/{id} has them all. One definition,
 --    public.pam_trip_brief, for both.
 --
@@ -62,6 +63,43 @@ as $$
   end
 $$;
 
+-- A trip's stops (the first p_limit; null: all), each one's time ('at') in zone p_zone. The
+-- stops are JSON a person wrote (through pam-mcp, validated, or Supabase's REST API, not): an
+-- 'at' that is not a time is shown as stored rather than failing the read.
+create or replace function public.pam_local_stops(p_stops jsonb, p_zone text, p_limit integer)
+returns jsonb
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  v_out jsonb := '[]'::jsonb;
+  v_stop jsonb;
+  v_at text;
+begin
+  if p_stops is null or pg_catalog.jsonb_typeof(p_stops) <> 'array' then
+    return '[]'::jsonb;
+  end if;
+  for v_stop in
+    select s.item from pg_catalog.jsonb_array_elements(p_stops) with ordinality as s(item, ord)
+     where p_limit is null or s.ord <= p_limit
+     order by s.ord
+  loop
+    if pg_catalog.jsonb_typeof(v_stop) = 'object' and pg_catalog.jsonb_typeof(v_stop -> 'at') = 'string' then
+      v_at := v_stop ->> 'at';
+      begin
+        v_stop := v_stop || pg_catalog.jsonb_build_object('at', public.pam_local_time(v_at::timestamptz, p_zone));
+      exception when data_exception then
+        null;  -- not a time: as stored
+      end;
+    end if;
+    v_out := v_out || pg_catalog.jsonb_build_array(v_stop);
+  end loop;
+  return v_out;
+end;
+$$;
+
 -- A trip as summaries show it: counts, notes (clipped) and the first stops; no route.
 create or replace function public.pam_trip_brief(p_trip public.trips, p_zone text)
 returns jsonb
@@ -80,11 +118,7 @@ as $$
     'notes', case when pg_catalog.char_length(p_trip.notes) > 500
                   then pg_catalog.left(p_trip.notes, 500 - pg_catalog.char_length('…[truncated]')) || '…[truncated]'
                   else p_trip.notes end,
-    'stops', coalesce((
-      select pg_catalog.jsonb_agg(s.item order by s.ord)
-        from pg_catalog.jsonb_array_elements(p_trip.stops) with ordinality as s(item, ord)
-       where s.ord <= 5
-    ), '[]'::jsonb))
+    'stops', public.pam_local_stops(p_trip.stops, p_zone, 5))
   end
 $$;
 
@@ -118,6 +152,7 @@ set search_path = ''
 set timezone to 'UTC'
 as $$
   select public.pam_local_times(pg_catalog.to_jsonb(d), array['started_at', 'ended_at'], z.zone)
+         || pg_catalog.jsonb_build_object('stops', public.pam_local_stops(d.stops, z.zone, null))
     from public.trip_detail(p_trip_id) as d, (select public.pam_zone() as zone) as z
 $$;
 
@@ -325,6 +360,8 @@ comment on function public.pam_local_times(jsonb, text[], text) is
   'p_doc with each of p_keys (a time) as ISO 8601 in zone p_zone; other keys and non-objects unchanged.';
 comment on function public.pam_local_times_each(jsonb, text[], text) is
   'pam_local_times on every object of the array p_list, in order.';
+comment on function public.pam_local_stops(jsonb, text, integer) is
+  'The first p_limit stops (null: all), each one''s at in zone p_zone (as stored when it is not a time).';
 comment on function public.pam_trip_brief(public.trips, text) is
   'A trip as summaries show it, times in p_zone: counts, notes (at most 500 characters, marked when cut), the first 5 stops.';
 comment on function public.pam_insert_trip(text, timestamptz, timestamptz, jsonb, jsonb, text, numeric) is
@@ -354,6 +391,7 @@ comment on function public.pam_context(uuid, integer, timestamptz) is
 -- Who may call them: authenticated only.
 -- ---------------------------------------------------------------------------
 revoke all on function public.pam_local_times(jsonb, text[], text), public.pam_local_times_each(jsonb, text[], text),
-  public.pam_trip_brief(public.trips, text) from public, anon, service_role;
+  public.pam_local_stops(jsonb, text, integer), public.pam_trip_brief(public.trips, text)
+  from public, anon, service_role;
 grant execute on function public.pam_local_times(jsonb, text[], text), public.pam_local_times_each(jsonb, text[], text),
-  public.pam_trip_brief(public.trips, text) to authenticated;
+  public.pam_local_stops(jsonb, text, integer), public.pam_trip_brief(public.trips, text) to authenticated;

@@ -63,7 +63,11 @@ async def test_get_context_gives_today_zone_and_currency_and_every_time_in_the_p
         trip = await call(
             client,
             "log_trip",
-            {"started_at": "2026-11-27T07:30:00+10:00", "stops": [STOP], "notes": "Roadworks near Gympie"},
+            {
+                "started_at": "2026-11-27T07:30:00+10:00",
+                "stops": [STOP, {**STOP, "name": "Noosa", "at": "2026-11-27T02:00:00Z"}],
+                "notes": "Roadworks near Gympie",
+            },
         )
         memory = await call(client, "update_context", {"facts": {"heading": "Noosa"}})
         await call(client, "log_message", {"session_id": memory["session_id"], "role": "user", "content": "Hi"})
@@ -73,9 +77,10 @@ async def test_get_context_gives_today_zone_and_currency_and_every_time_in_the_p
     assert (context["today"], context["timezone"], context["currency"]) == ("2026-11-27", "Australia/Brisbane", "AUD")
     latest = context["latest_trip"]
     assert latest["started_at"] == "2026-11-27T07:30:00+10:00"
-    assert latest["notes"] == "Roadworks near Gympie" and latest["stops"] == [STOP] and latest["stop_count"] == 1
+    assert latest["notes"] == "Roadworks near Gympie" and latest["stop_count"] == 2
+    assert latest["stops"] == [STOP, {**STOP, "name": "Noosa", "at": "2026-11-27T12:00:00+10:00"}]
     assert trips["trips"][0] == latest
-    assert one["started_at"] == "2026-11-27T07:30:00+10:00"
+    assert one["started_at"] == "2026-11-27T07:30:00+10:00" and one["stops"] == latest["stops"]
     assert context["messages"][0]["at"].endswith("+10:00")
     event = context["upcoming_events"][0]
     assert (event["starts_at"], event["ends_at"]) == ("2026-11-28T14:00:00+10:00", "2026-11-30T10:00:00+10:00")
@@ -227,3 +232,17 @@ async def test_a_month_before_the_persons_first_activity_has_nothing_to_count_an
         assert guarantee["month_ended"] is True and guarantee["free_month"] is False
         assert guarantee["summary"].startswith("Nothing to count") and "free" not in guarantee["summary"]
     assert after["free_month"] is True and after["summary"].endswith("this month is free.")
+
+
+async def test_a_stop_time_written_outside_pam_mcp_that_is_not_a_time_is_shown_as_stored(
+    make_app: Callable[..., App], new_user: NewUser, db: Database
+) -> None:
+    user = await new_user()
+    async with db.as_user(user) as tx:  # as through Supabase's REST API, which pam-mcp's validation does not see
+        await tx.execute(
+            "insert into public.trips (started_at, stops) values"
+            """ ('2026-11-20T08:00:00Z', '[{"name": "x", "at": "2026-13-45"}, {"name": "y", "at": 7}]')"""
+        )
+    async with session(make_app(user, now=lambda: NOW)) as client:
+        summary = (await read(client, "pam://trips"))["trips"][0]
+    assert summary["stops"] == [{"name": "x", "at": "2026-13-45"}, {"name": "y", "at": 7}]
