@@ -15,7 +15,7 @@
 --    500 characters, longer ones cut with the marker '…[truncated]') and its first 5 stops
 --    (each stop's time, too, in the person's offset);
 --    stop_count says how many there are and pam://trips/{id} has them all. One definition,
---    public.pam_trip_brief, for both.
+--    public.trip_brief, for both.
 --
 -- 3. The months a person could not have saved in: public.pam_month_savings also returns the
 --    person's first activity (the earliest of their profile, savings, expenses, trips and PAM
@@ -30,8 +30,9 @@
 
 -- ---------------------------------------------------------------------------
 -- Helpers: the named keys of a JSON object (or of each object in an array) as local times.
+-- (Not named pam_*: those are the operations the stores call.)
 -- ---------------------------------------------------------------------------
-create or replace function public.pam_local_times(p_doc jsonb, p_keys text[], p_zone text)
+create or replace function public.json_local_times(p_doc jsonb, p_keys text[], p_zone text)
 returns jsonb
 language sql
 stable
@@ -48,7 +49,7 @@ as $$
   end
 $$;
 
-create or replace function public.pam_local_times_each(p_list jsonb, p_keys text[], p_zone text)
+create or replace function public.json_local_times_each(p_list jsonb, p_keys text[], p_zone text)
 returns jsonb
 language sql
 stable
@@ -57,7 +58,7 @@ set search_path = ''
 as $$
   select case when p_list is null or pg_catalog.jsonb_typeof(p_list) <> 'array' then p_list else
     coalesce((
-      select pg_catalog.jsonb_agg(public.pam_local_times(x.item, p_keys, p_zone) order by x.ord)
+      select pg_catalog.jsonb_agg(public.json_local_times(x.item, p_keys, p_zone) order by x.ord)
         from pg_catalog.jsonb_array_elements(p_list) with ordinality as x(item, ord)
     ), '[]'::jsonb)
   end
@@ -66,7 +67,7 @@ $$;
 -- A trip's stops (the first p_limit; null: all), each one's time ('at') in zone p_zone. The
 -- stops are JSON a person wrote (through pam-mcp, validated, or Supabase's REST API, not): an
 -- 'at' that is not a time is shown as stored rather than failing the read.
-create or replace function public.pam_local_stops(p_stops jsonb, p_zone text, p_limit integer)
+create or replace function public.trip_local_stops(p_stops jsonb, p_zone text, p_limit integer)
 returns jsonb
 language plpgsql
 stable
@@ -101,7 +102,7 @@ end;
 $$;
 
 -- A trip as summaries show it: counts, notes (clipped) and the first stops; no route.
-create or replace function public.pam_trip_brief(p_trip public.trips, p_zone text)
+create or replace function public.trip_brief(p_trip public.trips, p_zone text)
 returns jsonb
 language sql
 stable
@@ -118,7 +119,7 @@ as $$
     'notes', case when pg_catalog.char_length(p_trip.notes) > 500
                   then pg_catalog.left(p_trip.notes, 500 - pg_catalog.char_length('…[truncated]')) || '…[truncated]'
                   else p_trip.notes end,
-    'stops', public.pam_local_stops(p_trip.stops, p_zone, 5))
+    'stops', public.trip_local_stops(p_trip.stops, p_zone, 5))
   end
 $$;
 
@@ -140,7 +141,7 @@ as $$
   insert into public.trips as t (title, started_at, ended_at, route, stops, notes, distance_km)
   values (p_title, p_started_at, p_ended_at, coalesce(p_route, '[]'::jsonb), coalesce(p_stops, '[]'::jsonb), p_notes,
           p_distance_km)
-  returning public.pam_trip_brief(t, public.pam_zone())
+  returning public.trip_brief(t, public.pam_zone())
 $$;
 
 create or replace function public.pam_get_trip(p_trip_id uuid)
@@ -151,8 +152,8 @@ security invoker
 set search_path = ''
 set timezone to 'UTC'
 as $$
-  select public.pam_local_times(pg_catalog.to_jsonb(d), array['started_at', 'ended_at'], z.zone)
-         || pg_catalog.jsonb_build_object('stops', public.pam_local_stops(d.stops, z.zone, null))
+  select public.json_local_times(pg_catalog.to_jsonb(d), array['started_at', 'ended_at'], z.zone)
+         || pg_catalog.jsonb_build_object('stops', public.trip_local_stops(d.stops, z.zone, null))
     from public.trip_detail(p_trip_id) as d, (select public.pam_zone() as zone) as z
 $$;
 
@@ -164,7 +165,7 @@ security invoker
 set search_path = ''
 set timezone to 'UTC'
 as $$
-  select coalesce(pg_catalog.jsonb_agg(public.pam_trip_brief(t, z.zone) order by t.started_at desc), '[]'::jsonb)
+  select coalesce(pg_catalog.jsonb_agg(public.trip_brief(t, z.zone) order by t.started_at desc), '[]'::jsonb)
     from (select * from public.trips as x
            where x.user_id = (select auth.uid())
            order by x.started_at desc
@@ -254,7 +255,7 @@ set search_path = ''
 set timezone to 'UTC'
 as $$
   -- merge_session_context holds the cap; it is named in the result for the error to quote.
-  select public.pam_local_times(pg_catalog.to_jsonb(m), array['updated_at'], public.pam_zone())
+  select public.json_local_times(pg_catalog.to_jsonb(m), array['updated_at'], public.pam_zone())
          || pg_catalog.jsonb_build_object('limit_bytes', public.pam_limit('session_context_bytes'))
     from public.merge_session_context(p_session_id, p_facts, p_remove, null) as m
 $$;
@@ -267,7 +268,7 @@ security invoker
 set search_path = ''
 set timezone to 'UTC'
 as $$
-  select public.pam_local_times(pg_catalog.to_jsonb(m), array['created_at'], public.pam_zone())
+  select public.json_local_times(pg_catalog.to_jsonb(m), array['created_at'], public.pam_zone())
     from public.log_pam_message(p_session_id, p_role, p_content, p_metadata) as m
 $$;
 
@@ -313,7 +314,7 @@ as $$
 $$;
 
 -- get_context: context_snapshot for the person's current month, with that month and today;
--- its times rewritten in the person's offset and its latest trip as pam_trip_brief shows it.
+-- its times rewritten in the person's offset and its latest trip as trip_brief shows it.
 create or replace function public.pam_context(p_session_id uuid, p_message_limit integer, p_now timestamptz)
 returns jsonb
 language plpgsql
@@ -333,10 +334,10 @@ begin
     return v_doc;
   end if;
   return v_doc || pg_catalog.jsonb_build_object(
-    'session', public.pam_local_times(v_doc -> 'session', array['updated_at'], v_zone),
-    'messages', public.pam_local_times_each(v_doc -> 'messages', array['created_at'], v_zone),
-    'upcoming_events', public.pam_local_times_each(v_doc -> 'upcoming_events', array['starts_at', 'ends_at'], v_zone),
-    'latest_trip', (select public.pam_trip_brief(t, v_zone) from public.trips as t
+    'session', public.json_local_times(v_doc -> 'session', array['updated_at'], v_zone),
+    'messages', public.json_local_times_each(v_doc -> 'messages', array['created_at'], v_zone),
+    'upcoming_events', public.json_local_times_each(v_doc -> 'upcoming_events', array['starts_at', 'ends_at'], v_zone),
+    'latest_trip', (select public.trip_brief(t, v_zone) from public.trips as t
                      where t.id = (v_doc #>> '{latest_trip,id}')::uuid),
     'month_start', v_month, 'today', v_day.today, 'refused_zone', v_day.refused_zone);
 end;
@@ -356,13 +357,13 @@ comment on domain public.saving_category is
 -- ---------------------------------------------------------------------------
 -- What each one is for.
 -- ---------------------------------------------------------------------------
-comment on function public.pam_local_times(jsonb, text[], text) is
+comment on function public.json_local_times(jsonb, text[], text) is
   'p_doc with each of p_keys (a time) as ISO 8601 in zone p_zone; other keys and non-objects unchanged.';
-comment on function public.pam_local_times_each(jsonb, text[], text) is
-  'pam_local_times on every object of the array p_list, in order.';
-comment on function public.pam_local_stops(jsonb, text, integer) is
+comment on function public.json_local_times_each(jsonb, text[], text) is
+  'json_local_times on every object of the array p_list, in order.';
+comment on function public.trip_local_stops(jsonb, text, integer) is
   'The first p_limit stops (null: all), each one''s at in zone p_zone (as stored when it is not a time).';
-comment on function public.pam_trip_brief(public.trips, text) is
+comment on function public.trip_brief(public.trips, text) is
   'A trip as summaries show it, times in p_zone: counts, notes (at most 500 characters, marked when cut), the first 5 stops.';
 comment on function public.pam_insert_trip(text, timestamptz, timestamptz, jsonb, jsonb, text, numeric) is
   'Records a trip of auth.uid(); returns it as a brief (route points counted, times in the person''s offset).';
@@ -390,8 +391,8 @@ comment on function public.pam_context(uuid, integer, timestamptz) is
 -- ---------------------------------------------------------------------------
 -- Who may call them: authenticated only.
 -- ---------------------------------------------------------------------------
-revoke all on function public.pam_local_times(jsonb, text[], text), public.pam_local_times_each(jsonb, text[], text),
-  public.pam_local_stops(jsonb, text, integer), public.pam_trip_brief(public.trips, text)
+revoke all on function public.json_local_times(jsonb, text[], text), public.json_local_times_each(jsonb, text[], text),
+  public.trip_local_stops(jsonb, text, integer), public.trip_brief(public.trips, text)
   from public, anon, service_role;
-grant execute on function public.pam_local_times(jsonb, text[], text), public.pam_local_times_each(jsonb, text[], text),
-  public.pam_local_stops(jsonb, text, integer), public.pam_trip_brief(public.trips, text) to authenticated;
+grant execute on function public.json_local_times(jsonb, text[], text), public.json_local_times_each(jsonb, text[], text),
+  public.trip_local_stops(jsonb, text, integer), public.trip_brief(public.trips, text) to authenticated;

@@ -120,7 +120,7 @@ def plain_json(value: Any) -> Any:
 
 
 def trip_brief(row: Mapping[str, Any]) -> TripBrief:
-    """A trip summary (``public.pam_trip_brief``): its stops as they went in (costs as numbers)."""
+    """A trip summary (``public.trip_brief``): its stops as they went in (costs as numbers)."""
     return TripBrief.model_validate({**row, "stops": plain_json(row.get("stops") or [])})
 
 

@@ -141,7 +141,7 @@ class TableInfo(Record):
 
 class TripBrief(Record):
     """A trip without its route: what a summary shows, counted in SQL (times in the person's
-    offset). Summaries carry the notes clipped and the first stops (``public.pam_trip_brief``)."""
+    offset). Summaries carry the notes clipped and the first stops (``public.trip_brief``)."""
 
     id: uuid.UUID
     title: str | None

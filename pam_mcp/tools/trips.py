@@ -81,7 +81,7 @@ class LogTripResult(Output):
 
 
 # What a trip summary (pam://trips, get_context's latest_trip) shows of a trip's notes and stops
-# (public.pam_trip_brief, migrations/20261202000500_answers_in_local_time.sql); a trip's own
+# (public.trip_brief, migrations/20261202000500_answers_in_local_time.sql); a trip's own
 # resource, pam://trips/{id}, shows them whole.
 SUMMARY_STOPS = 5
 SUMMARY_NOTES_CHARS = 500
@@ -173,7 +173,7 @@ async def log_trip(ctx: ToolContext, args: LogTripInput) -> LogTripResult:
 
 
 def summarize_brief(trip: TripBrief) -> TripSummary:
-    """A trip as summaries show it: counted in SQL, notes clipped and the first stops (SQL's pam_trip_brief)."""
+    """A trip as summaries show it: counted in SQL, notes clipped and the first stops (SQL's trip_brief)."""
     return TripSummary(
         trip_id=trip.id,
         title=trip.title,
