@@ -21,9 +21,12 @@ from typing import Any, get_args
 import pytest
 from mcp import MCPError
 from mcp.client import Client
+from pydantic import Field, ValidationError
 
 from pam_mcp.server import App
+from pam_mcp.server.guard import invalid_arguments, tool_error
 from pam_mcp.store.postgres import Database
+from pam_mcp.tools.common import Input
 from pam_mcp.tools.expenses import ExpenseCategory
 from pam_mcp.tools.savings import SavingCategory
 from tests.conftest import NewUser
@@ -246,3 +249,32 @@ async def test_a_stop_time_written_outside_pam_mcp_that_is_not_a_time_is_shown_a
     async with session(make_app(user, now=lambda: NOW)) as client:
         summary = (await read(client, "pam://trips"))["trips"][0]
     assert summary["stops"] == [{"name": "x", "at": "2026-13-45"}, {"name": "y", "at": 7}]
+
+
+class _MonthInput(Input):
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="The month (YYYY-MM)")
+    on: dt.date | None = Field(default=None, description="A day (YYYY-MM-DD)")
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        ({"month": "2026-13"}, "month: String should match pattern"),
+        ({"month": "November"}, "month: String should match pattern"),
+        ({"month": "2026-11", "on": "tomorrow"}, "on: "),
+    ],
+)
+def test_a_value_that_does_not_fit_a_described_format_is_told_that_format(args: dict[str, Any], says: str) -> None:
+    # For tools to come: a month argument described as YYYY-MM gets "use YYYY-MM" with no code of its own.
+    with pytest.raises(ValidationError) as refused:
+        _MonthInput.model_validate(args)
+    text = invalid_arguments("set_budget", refused.value, _MonthInput)
+    assert text.startswith(f"Invalid arguments for set_budget: {says}")
+    assert text.endswith("use YYYY-MM" if "month: " in says else "use YYYY-MM-DD, e.g. 2026-11-30")
+
+
+def test_errors_raised_inside_a_tool_read_like_the_guards() -> None:
+    assert tool_error("query_expenses", "Invalid arguments: cursor is stale") == (
+        "Invalid arguments for query_expenses: cursor is stale"
+    )
+    assert tool_error("log_message", "No session 1.") == "No session 1."
