@@ -12,7 +12,7 @@ import uuid
 
 from pydantic import Field
 
-from pam_mcp.errors import NotFound
+from pam_mcp.errors import InvalidInput, NotFound
 from pam_mcp.ratelimit import LimitDecision, Rates
 from pam_mcp.store.records import TableInfo
 from pam_mcp.tools.common import Output, ToolContext, next_month, parse_month
@@ -99,10 +99,11 @@ async def trip(ctx: ToolContext, trip_id: str) -> TripSummary:
 
 
 def _month(text: str) -> dt.date:
+    # The format, not "no resource": the address was mistyped, and the fix is in the message.
     try:
         return parse_month(text)
     except ValueError:
-        raise NotFound(f"'{text}' is not a month; use YYYY-MM.") from None
+        raise InvalidInput("month: not a month; use YYYY-MM (months 01 to 12), e.g. 2026-11.") from None
 
 
 async def savings(ctx: ToolContext, month: str) -> MonthSavings:

@@ -513,7 +513,7 @@ async def test_the_leak_markers_know_every_table_in_the_database_and_catch_drive
         "No trip 8a1f2c3e-0000-4000-8000-000000000000.",
         "amount: must be greater than 0 (a number like 12.50)",
         "The rate limiter (Redis) cannot be reached right now; try again shortly.",
-        "Error executing tool log_message: No session <id>.",
+        "No session <id>.",
     ]
     assert {text: leaks("log_trip", text) for text in clean} == dict.fromkeys(clean)
 

@@ -217,7 +217,7 @@ async def test_another_user_sees_none_of_the_first_users_data_through_any_tool_o
 
     # Alice's trip and a trip that never existed are refused alike: same code, same words.
     assert read_errors[0] == read_errors[1]
-    assert message_errors[0] == message_errors[1] == "Error executing tool log_message: No session <id>."
+    assert message_errors[0] == message_errors[1] == "No session <id>."
 
 
 # -- the rate limit --------------------------------------------------------------------------------

@@ -244,7 +244,7 @@ async def test_record_saving_refuses_bad_amounts_categories_and_dates(
     user = await new_user()
     async with session(make_app(user)) as client:
         text = await error(client, "record_saving", args)
-    assert text.startswith(("Invalid arguments", "Error executing tool record_saving: Invalid arguments"))
+    assert text.startswith("Invalid arguments for record_saving: ")
     assert await count(db, "pam_savings_events", user) == 0
     assert await count(db, "pam_savings", user) == 0
 

@@ -3,14 +3,20 @@
 In order: who is calling (the verified bearer token over HTTP, the configured user on stdio),
 may they (one atomic Redis script), and, for a tool, are the arguments what its input model
 takes. Arguments are validated here, once, from the tool's own input model, and every
-problem is written by one formatter: "Invalid arguments for <tool>: <argument>: <problem>",
-never echoing a value. The SDK is registered with a signature that accepts whatever is sent
-(see registration.py), so it neither validates a second time nor words an error of its own.
+problem is written by one formatter: "Invalid arguments for <tool>: <argument>: <problem>"
+(with the format a value takes, when it did not parse), never echoing a value; an unknown
+argument is answered with the closest declared one. Errors raised inside a tool are worded
+the same way (``tool_error``, used by registration's error path). The SDK is registered with
+a signature that accepts whatever is sent (see registration.py), so it neither validates a
+second time nor words an error of its own.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import difflib
 import json
+import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any, get_args
@@ -26,7 +32,10 @@ from pam_mcp.server.app import App, bucket, current_caller, identify
 from pam_mcp.tools.offload import run_cpu
 from pam_mcp.tools.spec import ToolSpec
 
-__all__ = ["current_arguments", "guard", "invalid_arguments", "read_arguments"]
+__all__ = [
+    "closest_argument", "current_arguments", "error_result", "guard", "invalid_arguments", "read_arguments",
+    "tool_error",
+]  # fmt: skip
 
 # The arguments the guard validated, for the handler it lets through (same task, same context).
 current_arguments: ContextVar[BaseModel | None] = ContextVar("pam_arguments", default=None)
@@ -36,14 +45,49 @@ def error_result(message: str, meta: dict[str, Any] | None = None) -> CallToolRe
     return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True, meta=meta)
 
 
-def invalid_arguments(tool: str, exc: ValidationError) -> str:
-    """The one wording of bad arguments: one clause per problem, naming the argument, never its value."""
+INVALID = "Invalid arguments"
+
+# The format to name when a value does not parse, by pydantic's error type; pydantic's own words
+# ("input is too short", "invalid date separator") do not say what would.
+_DATE_HINT = "use YYYY-MM-DD, e.g. 2026-11-30"
+_TIME_HINT = "use ISO 8601 with a UTC offset, e.g. 2026-11-27T07:30:00+10:00"
+# A format a field's description names ("... (YYYY-MM)"), for a value that does not fit it.
+_DESCRIBED_FORMAT = re.compile(r"\bYYYY-MM(?:-DD)?\b")
+
+
+def tool_error(tool: str, message: str) -> str:
+    """Every tool error in one style: bad arguments as "Invalid arguments for <tool>: ...", however
+    they were found (the guard, or a rule inside the tool: "Invalid arguments: ..."); anything
+    else as the sentence it is, with no prefix."""
+    if message.startswith(f"{INVALID}: "):
+        return f"{INVALID} for {tool}: {message.removeprefix(f'{INVALID}: ')}"
+    return message
+
+
+def _format_hint(error: Any, model: type[BaseModel] | None) -> str | None:
+    kind = str(error["type"])
+    if kind.startswith("date_"):
+        return _DATE_HINT
+    if kind.startswith(("datetime_", "timezone_")):
+        return _TIME_HINT
+    if model is not None and kind in ("string_pattern_mismatch", "string_type", "value_error") and error["loc"]:
+        info = model.model_fields.get(str(error["loc"][0]))
+        if info is not None and len(error["loc"]) == 1 and (found := _DESCRIBED_FORMAT.search(info.description or "")):
+            return f"use {found.group()}"
+    return None
+
+
+def invalid_arguments(tool: str, exc: ValidationError, model: type[BaseModel] | None = None) -> str:
+    """The one wording of bad arguments: one clause per problem, naming the argument and, for a
+    value that does not parse, the format it takes; never echoing the value."""
     parts = []
     for error in exc.errors(include_url=False, include_input=False):
         message = error["msg"].removeprefix("Value error, ")
+        if (hint := _format_hint(error, model)) and hint not in message:
+            message = f"{message}; {hint}"
         where = ".".join(map(str, error["loc"]))
         parts.append(f"{where}: {message}" if where else message)
-    return f"Invalid arguments for {tool}: " + "; ".join(parts or ["the arguments do not fit the schema"])
+    return f"{INVALID} for {tool}: " + "; ".join(parts or ["the arguments do not fit the schema"])
 
 
 def _takes_str(annotation: Any) -> bool:
@@ -79,13 +123,40 @@ async def read_arguments(spec: ToolSpec, given: Mapping[str, Any]) -> BaseModel:
     return await run_cpu(items, spec.input.model_validate, arguments)
 
 
+def _is_date(annotation: Any) -> bool:
+    return annotation is dt.date or dt.date in get_args(annotation)
+
+
+def closest_argument(name: str, model: type[BaseModel]) -> str | None:
+    """The declared argument a model most likely meant by ``name``: a near spelling ('ammount'),
+    else the one field whose description uses the word ('date': "Date of the expense"), else the
+    date fields for a name that speaks of a date ('day', 'when'). None when nothing fits."""
+    fields = model.model_fields
+    if match := difflib.get_close_matches(name, list(fields), n=1, cutoff=0.6):
+        return match[0]
+    word = re.compile(rf"\b{re.escape(name.lower())}\b")
+    described = [f for f, info in fields.items() if word.search((info.description or "").lower())]
+    if len(described) == 1:
+        return described[0]
+    if any(w in name.lower() for w in ("date", "day", "when")):
+        dates = [f for f, info in fields.items() if _is_date(info.annotation)]
+        if dates:
+            return " or ".join(dates)
+    return None
+
+
 def _unknown_arguments(spec: ToolSpec, given: Mapping[str, Any]) -> str | None:
     # The input models forbid extra fields too; this says it first, with the hint models need.
     unknown = sorted(set(given) - set(spec.input.model_fields))
     if not unknown:
         return None
+    named = []
+    for name in unknown:
+        suggestion = closest_argument(name, spec.input) if len(name) <= 100 else None
+        named.append(f"{name[:100]} (did you mean {suggestion}?)" if suggestion else name[:100])
     hint = " Tools act for the signed-in person; none takes a user id." if any("user" in u for u in unknown) else ""
-    return f"Unknown argument(s) for {spec.name}: {', '.join(unknown)}.{hint}"
+    takes = ", ".join(spec.input.model_fields)
+    return f"Unknown argument(s) for {spec.name}: {', '.join(named)}. It takes: {takes}.{hint}"
 
 
 def _refused_tool(spec: ToolSpec | None, exc: PamError) -> CallToolResult:
@@ -121,16 +192,17 @@ def guard(app: App, specs: Mapping[str, ToolSpec]) -> ServerMiddleware[Any]:
         if is_tool:
             given = params.get("arguments")
             if given is not None and not isinstance(given, dict):
-                return error_result(f"Invalid arguments for {name}: arguments must be a JSON object.")
+                return error_result(f"{INVALID} for {name}: arguments must be a JSON object.")
             if spec is not None:
                 if unknown := _unknown_arguments(spec, given or {}):
                     return error_result(unknown)
                 try:
                     arguments = await read_arguments(spec, given or {})
                 except ValidationError as exc:
-                    return error_result(invalid_arguments(name, exc))
+                    return error_result(invalid_arguments(name, exc, spec.input))
                 except PamError as exc:  # a rule written for people, raised while reading
-                    return error_result(f"Invalid arguments for {name}: {exc}")
+                    text = str(exc)
+                    return error_result(tool_error(name, text if text.startswith(INVALID) else f"{INVALID}: {text}"))
                 arguments_token = current_arguments.set(arguments)
         caller_token = current_caller.set(user)
         try:

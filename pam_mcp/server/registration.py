@@ -12,22 +12,31 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+from mcp import MCPError
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import ToolAnnotations
+from mcp_types import INVALID_PARAMS, CallToolResult
 from pydantic import BaseModel, Field, SkipValidation, ValidationError
 from pydantic_core import PydanticUndefined
 
 from pam_mcp import __version__, resources
-from pam_mcp.errors import DatabaseUnavailable, NotFound, OutcomeUnknown, PamError, failed_call_message
+from pam_mcp.errors import DatabaseUnavailable, InvalidInput, NotFound, OutcomeUnknown, PamError, failed_call_message
 from pam_mcp.identity import SupabaseJwtVerifier
 from pam_mcp.ratelimit import Rates
 from pam_mcp.server.app import GLOBAL_BUCKET, App, bucket, tool_context
 from pam_mcp.server.apps import apps_extension, hide_apps_from_other_clients, ui_meta
 from pam_mcp.server.auth import SupabaseTokenVerifier
-from pam_mcp.server.guard import current_arguments, guard, invalid_arguments, read_arguments
+from pam_mcp.server.guard import (
+    current_arguments,
+    error_result,
+    guard,
+    invalid_arguments,
+    read_arguments,
+    tool_error,
+)
 from pam_mcp.tools import REGISTERED
 from pam_mcp.tools.common import ToolContext
 from pam_mcp.tools.spec import ResourceSpec, ToolSpec
@@ -75,13 +84,15 @@ def _open_parameters(model: type[BaseModel]) -> list[inspect.Parameter]:
 def _add_tool(server: MCPServer[Any], app: App, spec: ToolSpec) -> None:
     name = spec.name
 
-    async def handler(**kwargs: Any) -> BaseModel:
+    # A failure is returned as an error result, not raised: a raised ToolError reaches the client
+    # as "Error executing tool <name>: ...", a second style beside the guard's.
+    async def handler(**kwargs: Any) -> BaseModel | CallToolResult:
         args = current_arguments.get()
         if args is None:  # only when called outside the guard, which registration prevents
             try:
                 args = await read_arguments(spec, kwargs)
             except ValidationError as exc:
-                raise ToolError(invalid_arguments(name, exc)) from None
+                return error_result(invalid_arguments(name, exc, spec.input))
         ctx: ToolContext | None = None
         try:
             ctx = tool_context(app)
@@ -93,7 +104,7 @@ def _add_tool(server: MCPServer[Any], app: App, spec: ToolSpec) -> None:
                 exc = DatabaseUnavailable("The database cannot be reached right now; try again shortly.")
             committed = ctx.user.committed if ctx is not None else []
             message = failed_call_message(exc, committed, retry_hint=spec.takes_client_ref)
-            raise ToolError(message) from None
+            return error_result(tool_error(name, message))
 
     handler.__name__ = name
     handler.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
@@ -125,6 +136,8 @@ async def _read(app: App, spec: ResourceSpec, read: Callable[..., Awaitable[Base
         return await read(tool_context(app), **values)
     except NotFound:
         raise ResourceNotFoundError(f"No resource at {uri}.") from None
+    except InvalidInput as exc:  # a mistyped address (pam://expenses/2026-13): the fix, as invalid params
+        raise MCPError(code=INVALID_PARAMS, message=str(exc), data={"uri": uri}) from None
     except PamError as exc:
         raise ResourceError(str(exc)) from None
     except Exception:

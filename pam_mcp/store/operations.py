@@ -119,14 +119,20 @@ def plain_json(value: Any) -> Any:
     return value
 
 
+def trip_brief(row: Mapping[str, Any]) -> TripBrief:
+    """A trip summary (``public.trip_brief``): its stops as they went in (costs as numbers)."""
+    return TripBrief.model_validate({**row, "stops": plain_json(row.get("stops") or [])})
+
+
 def context_snapshot(doc: Mapping[str, Any], session_id: uuid.UUID | None) -> ContextSnapshot:
     """The result of ``public.context_snapshot`` (read with exact numbers), or the error to show."""
     if doc.get("session_missing"):
         raise NotFound(f"No session {session_id}.")
-    profile, session = doc["profile"], doc["session"]
+    profile, session, trip = doc["profile"], doc["session"], doc.get("latest_trip")
     return ContextSnapshot.model_validate(
         {
             **doc,
+            "latest_trip": None if trip is None else trip_brief(trip),
             "profile": None if profile is None else {**profile, "preferences": plain_json(profile["preferences"])},
             "session": None if session is None else {**session, "context": plain_json(session["context"])},
             "spending": [ExpenseGroupRow.model_validate(g) for g in doc["spending"] if g["count"]],
@@ -185,7 +191,7 @@ class StoreOperations:
             )
         )  # fmt: skip
         user.saved(f"the trip {row.get('id', '')}".rstrip())
-        return TripBrief.model_validate(row)
+        return trip_brief(row)
 
     async def get_trip(self, user: Caller, trip_id: uuid.UUID) -> TripDetail:
         row = await self._op(user, "pam_get_trip", p_trip_id=trip_id)
@@ -195,7 +201,7 @@ class StoreOperations:
 
     async def recent_trips(self, user: Caller, limit: int) -> list[TripBrief]:
         # Counted in SQL: a list of trips never carries their routes (up to 2 MB each).
-        return [TripBrief.model_validate(r) for r in _list(await self._op(user, "pam_recent_trips", p_limit=limit))]
+        return [trip_brief(r) for r in _list(await self._op(user, "pam_recent_trips", p_limit=limit))]
 
     # -- savings ------------------------------------------------------------------------
     async def record_saving(

@@ -55,6 +55,8 @@ class SavingsMonth(Dated):
 
     total: Decimal
     events: list[SavingEvent]
+    # The person's first day with PAM (profile, savings, expenses, trips, sessions), in their zone.
+    first_activity: dt.date | None = None
 
 
 class NewExpense(Record):
@@ -138,7 +140,8 @@ class TableInfo(Record):
 
 
 class TripBrief(Record):
-    """A trip without its route and stops: what a summary shows, counted in SQL."""
+    """A trip without its route: what a summary shows, counted in SQL (times in the person's
+    offset). Summaries carry the notes clipped and the first stops (``public.trip_brief``)."""
 
     id: uuid.UUID
     title: str | None
@@ -147,10 +150,12 @@ class TripBrief(Record):
     distance_km: Decimal | None
     stop_count: int
     route_points: int
+    notes: str | None = None
+    stops: list[dict[str, Any]] = []
 
 
 class TripDetail(TripBrief):
-    """A trip with its notes and stops; still without its route (up to 2 MB), counted in SQL."""
+    """A trip with its notes and every stop; still without its route (up to 2 MB), counted in SQL."""
 
     notes: str | None
     stops: list[dict[str, Any]]

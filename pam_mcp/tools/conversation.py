@@ -44,6 +44,7 @@ from pam_mcp.tools.spec import ToolSpec
 from pam_mcp.tools.trips import TripSummary, summarize_brief
 
 MAX_CONTEXT_CHARS = 12_000
+DEFAULT_CURRENCY = "AUD"  # profiles.currency's default, for a person without a profile yet
 MAX_MESSAGE_CHARS = 1_000
 MAX_FIELD_CHARS = 200
 TRUNCATED = "…[truncated]"
@@ -72,16 +73,19 @@ class ProfileOut(Output):
     rv_length_m: Decimal | None
 
 
+LOCAL_TIME = "ISO 8601 in the person's time zone"
+
+
 class MessageOut(Output):
     role: str
     content: str
-    at: dt.datetime
+    at: dt.datetime = Field(description=LOCAL_TIME)
 
 
 class EventOut(Output):
     title: str
-    starts_at: dt.datetime
-    ends_at: dt.datetime | None
+    starts_at: dt.datetime = Field(description=LOCAL_TIME)
+    ends_at: dt.datetime | None = Field(description=LOCAL_TIME)
     location: str | None
 
 
@@ -94,6 +98,9 @@ class SpendingOut(Output):
 
 
 class ContextResult(Output):
+    today: dt.date = Field(description="The person's today (YYYY-MM-DD) in their time zone: 'today' for every tool")
+    timezone: str = Field(description="The IANA time zone the dates and times are in (UTC until the profile sets one)")
+    currency: str = Field(description="ISO 4217 code every amount is in")
     profile: ProfileOut | None
     session_id: uuid.UUID | None
     session_context: dict[str, Any]
@@ -179,6 +186,10 @@ async def get_context(ctx: ToolContext, args: GetContextInput) -> ContextResult:
     total, count = totals(snap.spending)
     clipped_messages = [m for m in messages if len(m.content) > MAX_MESSAGE_CHARS]
     result = ContextResult(
+        today=today,
+        # The zone pam_today used: UTC when unset or not one the database knows.
+        timezone=snap.profile.timezone if snap.profile and snap.profile.timezone and not snap.refused_zone else "UTC",
+        currency=snap.profile.currency if snap.profile else DEFAULT_CURRENCY,
         profile=profile_out(snap.profile, clip=True),
         session_id=session.id if session else None,
         session_context=session.context if session else {},
@@ -312,7 +323,8 @@ GET_CONTEXT = ToolSpec(
     name="get_context",
     title="Get what PAM should know",
     description="""
-        One compact snapshot to read before answering: the user's profile, the conversation's stored
+        One compact snapshot to read before answering: the person's today, time zone and currency
+        (dates and times in every answer are in that zone), their profile, the conversation's stored
         context and recent messages (default 20, at most 100), this month's spending against budgets,
         this month's savings and guarantee status, the latest trip, upcoming calendar events and the
         safety level. Defaults to the most recent session. Large parts are trimmed; 'truncated' says so.""",

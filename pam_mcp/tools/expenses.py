@@ -101,8 +101,11 @@ class BudgetLine(Output):
 
 
 class QueryExpensesResult(Output):
-    start: dt.date
-    end: dt.date
+    start: dt.date = Field(description="First day counted (YYYY-MM-DD)")
+    end: dt.date = Field(description="Last day counted, inclusive (YYYY-MM-DD)")
+    covers: str = Field(
+        description="The range counted, in words, with how a default was filled in: say it when answering"
+    )
     total: Decimal
     count: int
     groups: list[ExpenseGroup]
@@ -204,6 +207,19 @@ async def log_expense(ctx: ToolContext, args: LogExpenseInput) -> LogExpenseResu
     )
 
 
+def covers(start: dt.date, end: dt.date, *, given_start: bool, given_end: bool) -> str:
+    """The range a report counted, in a sentence, saying which end was a default: a model that
+    asked from 15 October and got "to 31 October" must be able to tell the person so."""
+    span = f"Spending from {start} to {end}, both days included"
+    if not given_start and not given_end:
+        return f"{span}: the person's current month (no start or end given)."
+    if not given_end:
+        return f"{span}: end was not given, so it is the last day of start's month; pass end for a longer range."
+    if not given_start:
+        return f"{span}: start was not given, so it is the first day of the person's current month."
+    return f"{span}."
+
+
 async def query_expenses(ctx: ToolContext, args: QueryExpensesInput) -> QueryExpensesResult:
     start = args.start
     end = args.end or (None if start is None else next_month(first_of_month(start)) - dt.timedelta(days=1))
@@ -235,6 +251,7 @@ async def query_expenses(ctx: ToolContext, args: QueryExpensesInput) -> QueryExp
     result = QueryExpensesResult(
         start=start,
         end=end,
+        covers=covers(start, end, given_start=args.start is not None, given_end=args.end is not None),
         total=total,
         count=count,
         groups=[ExpenseGroup(key=g.key, total=g.total, count=g.count) for g in groups],
@@ -254,10 +271,12 @@ QUERY_EXPENSES = ToolSpec(
     name="query_expenses",
     title="Query spending",
     description="""
-        Totals of the user's spending over a date range (default this month), optionally only some
+        Totals of the user's spending over a date range (dates YYYY-MM-DD; default this month; a
+        start without an end runs only to the end of start's month), optionally only some
         categories, grouped by category, month, week, day or none, with the budget comparison for
-        each budgeted category. Set include_items for a page of individual expenses (newest first);
-        pass next_cursor back as cursor for the next page.""",
+        each budgeted category. The result's start, end and 'covers' state the range counted. Set
+        include_items for a page of individual expenses (newest first); pass next_cursor back as
+        cursor for the next page.""",
     run=query_expenses,
     input=QueryExpensesInput,
     output=QueryExpensesResult,

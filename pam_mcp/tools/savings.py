@@ -24,7 +24,12 @@ from pam_mcp.tools.common import (
 )
 from pam_mcp.tools.spec import ToolSpec
 
-SavingCategory = Literal["fuel", "campground", "food", "route", "maintenance", "other"]
+# Every expense category (a saving on propane is a saving too), plus 'route': the same list as
+# the SQL domain public.saving_category (migrations/20261202000500_answers_in_local_time.sql).
+SavingCategory = Literal[
+    "fuel", "food", "campground", "maintenance", "entertainment", "propane", "utilities", "shopping",
+    "insurance", "registration", "other", "route",
+]  # fmt: skip
 
 
 class RecordSavingInput(Input):
@@ -45,7 +50,10 @@ class GuaranteeStatus(Output):
     total_saved: Decimal
     subscription_price: Decimal
     month_ended: bool
-    free_month: bool = Field(description="True once the month has ended with savings below the price")
+    free_month: bool = Field(
+        description="True once the month has ended with savings below the price (never for a month "
+        "that ended before the person's first activity: nothing to count)"
+    )
     remaining_to_cover_price: Decimal = Field(description="How much more saving would cover the subscription")
     summary: str
 
@@ -71,11 +79,21 @@ class MonthSavings(Output):
     truncated: bool
 
 
-def guarantee_status(month: dt.date, total: Decimal, price: Decimal, today: dt.date) -> GuaranteeStatus:
+def guarantee_status(
+    month: dt.date, total: Decimal, price: Decimal, today: dt.date, *, first_activity: dt.date | None = None
+) -> GuaranteeStatus:
+    """``first_activity``: the person's first day with PAM, when known; a month without savings
+    that ended before it has nothing to count (the person was not using PAM), so it is not free."""
     ended = today >= next_month(month)
     remaining = max(Decimal("0.00"), price - total)
     label = month.strftime("%Y-%m")
-    if ended and total < price:
+    before_start = ended and not total and first_activity is not None and next_month(month) <= first_activity
+    if before_start:
+        summary = (
+            f"Nothing to count for {label}: it ended before the person started with PAM "
+            f"(first activity {first_activity}); the guarantee covers months from then on."
+        )
+    elif ended and total < price:
         summary = f"{label} ended with {total} saved, below the {price} price: this month is free."
     elif ended:
         summary = f"{label} ended with {total} saved, covering the {price} subscription."
@@ -88,7 +106,7 @@ def guarantee_status(month: dt.date, total: Decimal, price: Decimal, today: dt.d
         total_saved=total,
         subscription_price=price,
         month_ended=ended,
-        free_month=ended and total < price,
+        free_month=ended and total < price and not before_start,
         remaining_to_cover_price=remaining,
         summary=summary,
     )
@@ -114,7 +132,7 @@ async def month_savings(ctx: ToolContext, month: dt.date, limit: int = 100) -> M
     found = await ctx.store.month_savings(ctx.user, month, event_limit=limit + 1, now=ctx.now())
     total, events, today = found.total, found.events, found.today or ctx.now().date()
     return MonthSavings(
-        guarantee=guarantee_status(month, total, ctx.subscription_price, today),
+        guarantee=guarantee_status(month, total, ctx.subscription_price, today, first_activity=found.first_activity),
         savings=[
             SavingItem(
                 saving_id=e.id, amount=e.amount, category=e.category, description=e.description, saved_on=e.saved_on
@@ -131,8 +149,9 @@ RECORD_SAVING = ToolSpec(
     name="record_saving",
     title="Record a saving PAM made",
     description="""
-        Record money PAM saved the user (positive, 2 decimals) with its category (fuel, campground,
-        food, route, maintenance, other), a description and the date (default today). Adds it to the
+        Record money PAM saved the user (positive, 2 decimals) with its category (any expense
+        category: fuel, food, campground, maintenance, entertainment, propane, utilities, shopping,
+        insurance, registration, other; or route), a description and the date (default today). Adds it to the
         month's total in the same transaction. Pass client_ref when retrying so it counts once.
         Returns the month's total and the savings-guarantee status: once a month ends with less saved
         than the subscription price, that month is free; during the month it says how far there is to go.""",

@@ -80,16 +80,31 @@ class LogTripResult(Output):
     under_way: bool
 
 
+# What a trip summary (pam://trips, get_context's latest_trip) shows of a trip's notes and stops
+# (public.trip_brief, migrations/20261202000500_answers_in_local_time.sql); a trip's own
+# resource, pam://trips/{id}, shows them whole.
+SUMMARY_STOPS = 5
+SUMMARY_NOTES_CHARS = 500
+
+
 class TripSummary(Output):
     trip_id: uuid.UUID
     title: str | None
-    started_at: dt.datetime
-    ended_at: dt.datetime | None
+    started_at: dt.datetime = Field(description="ISO 8601 in the person's time zone")
+    ended_at: dt.datetime | None = Field(description="ISO 8601 in the person's time zone; null while under way")
     distance_km: float | None
-    stop_count: int
+    stop_count: int = Field(description="How many stops the trip has")
     route_points: int
-    notes: str | None = None
-    stops: list[dict[str, Any]] | None = None
+    notes: str | None = Field(
+        default=None,
+        description=f"The trip's notes; in summaries at most {SUMMARY_NOTES_CHARS} characters, "
+        "ending in '…[truncated]' when cut (pam://trips/{id} has them whole)",
+    )
+    stops: list[dict[str, Any]] | None = Field(
+        default=None,
+        description=f"The stops in order; in summaries the first {SUMMARY_STOPS} "
+        "(stop_count says how many there are; pam://trips/{id} has them all)",
+    )
 
 
 def route_distance_km(points: list[RoutePoint]) -> float:
@@ -158,7 +173,7 @@ async def log_trip(ctx: ToolContext, args: LogTripInput) -> LogTripResult:
 
 
 def summarize_brief(trip: TripBrief) -> TripSummary:
-    """A trip as summaries show it, from counts (get_context has SQL count route and stops)."""
+    """A trip as summaries show it: counted in SQL, notes clipped and the first stops (SQL's trip_brief)."""
     return TripSummary(
         trip_id=trip.id,
         title=trip.title,
@@ -167,6 +182,8 @@ def summarize_brief(trip: TripBrief) -> TripSummary:
         distance_km=float(trip.distance_km) if trip.distance_km is not None else None,
         stop_count=trip.stop_count,
         route_points=trip.route_points,
+        notes=trip.notes,
+        stops=trip.stops,
     )
 
 

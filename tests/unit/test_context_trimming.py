@@ -24,6 +24,9 @@ def context(messages: int = 0, events: int = 0, facts: dict[str, Any] | None = N
     """A result with ``messages`` messages (oldest first, as get_context lists them) and ``events`` events
     (soonest first), each about 500 characters of JSON."""
     return ContextResult(
+        today=dt.date(2026, 11, 5),
+        timezone="UTC",
+        currency="AUD",
         profile=None,
         session_id=uuid.uuid4(),
         session_context=facts or {},
