@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, PlainValidator, WithJsonSchema, model_validator
+from pydantic import Field, model_validator
 
 from pam_mcp.errors import NotFound
 from pam_mcp.tools.common import ClientRef, Input, Output, ToolContext
+from pam_mcp.tools.formats import Day, When
 from pam_mcp.tools.limits import EVENT_DESCRIPTION_CHARS, EVENT_LOCATION_CHARS
 from pam_mcp.tools.spec import ToolSpec
 
@@ -23,39 +24,6 @@ EventKind = Literal["booking", "appointment", "reminder", "other"]
 EventField = Literal["ends_at", "location", "cost", "notes"]
 MAX_LIST_DAYS = 366
 
-_WHEN_FORMAT = "use ISO 8601 with a UTC offset (2026-12-05T14:00:00+10:00), or a date (YYYY-MM-DD) for an all-day event"
-
-
-def _when(value: Any) -> dt.datetime | dt.date:
-    """An instant with its offset, or a day; anything else is refused with the format to use."""
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            raise ValueError(f"has no UTC offset; {_WHEN_FORMAT}")
-        return value
-    if isinstance(value, dt.date):
-        return value
-    if not isinstance(value, str):
-        raise ValueError(_WHEN_FORMAT)
-    text = value.strip()
-    if len(text) == 10:
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"'{text[:40]}' is not a date; {_WHEN_FORMAT}") from None
-    try:
-        parsed = dt.datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
-        raise ValueError(f"'{text[:40]}' is not a time; {_WHEN_FORMAT}") from None
-    if parsed.tzinfo is None:
-        raise ValueError(f"'{text[:40]}' has no UTC offset; {_WHEN_FORMAT}")
-    return parsed
-
-
-When = Annotated[
-    dt.datetime | dt.date,
-    PlainValidator(_when),
-    WithJsonSchema({"type": "string", "description": "ISO 8601 with offset, or YYYY-MM-DD for all-day"}),
-]
 Cost = Annotated[
     Decimal,
     Field(ge=0, le=Decimal("1000000"), max_digits=9, decimal_places=2, allow_inf_nan=False),
@@ -124,8 +92,8 @@ class RemoveEventInput(Input):
 
 
 class ListEventsInput(Input):
-    start: dt.date | None = Field(default=None, description="First day (YYYY-MM-DD); default today")
-    end: dt.date | None = Field(default=None, description="Last day, inclusive (YYYY-MM-DD); default start + 30 days")
+    start: Day | None = Field(default=None, description="First day (YYYY-MM-DD); default today")
+    end: Day | None = Field(default=None, description="Last day, inclusive (YYYY-MM-DD); default start + 30 days")
     limit: int = Field(default=50, ge=1, le=100, description="At most this many events, soonest first")
 
     @model_validator(mode="after")

@@ -13,11 +13,12 @@ import uuid
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
 from pam_mcp.errors import NotFound
 from pam_mcp.tools.common import Input, Money, Output, ToolContext
 from pam_mcp.tools.expenses import ExpenseCategory, ExpenseItem
+from pam_mcp.tools.formats import Day, Instant
 from pam_mcp.tools.limits import TRIP_NOTES_CHARS, TRIP_TITLE_CHARS
 from pam_mcp.tools.spec import ToolSpec
 
@@ -41,9 +42,7 @@ class CorrectExpenseInput(Input):
     amount: Money | None = None
     category: ExpenseCategory | None = Field(default=None, description="The right category")
     description: str | None = Field(default=None, min_length=1, max_length=500, description="The right description")
-    spent_on: dt.date | None = Field(
-        default=None, ge=dt.date(2000, 1, 1), description="The right date (YYYY-MM-DD); not after tomorrow"
-    )
+    spent_on: Day | None = Field(default=None, description="The right date (YYYY-MM-DD); not after tomorrow")
     trip_id: uuid.UUID | None = Field(default=None, description="The trip it belongs to (from log_trip)")
     clear: list[ExpenseField] = Field(
         default_factory=list, max_length=2, description="Fields to remove: description, trip_id (unlink the trip)"
@@ -52,6 +51,8 @@ class CorrectExpenseInput(Input):
     @model_validator(mode="after")
     def _something_to_change(self) -> CorrectExpenseInput:
         _check_changes(self, ("expense_id",), list(self.clear))
+        if self.spent_on is not None and self.spent_on < dt.date(2000, 1, 1):
+            raise ValueError("spent_on is before 2000-01-01; use the date it was spent (YYYY-MM-DD)")
         return self
 
 
@@ -62,7 +63,7 @@ class DeleteExpenseInput(Input):
 class UpdateTripInput(Input):
     trip_id: uuid.UUID = Field(description="The trip to change (from log_trip or pam://trips)")
     title: str | None = Field(default=None, min_length=1, max_length=TRIP_TITLE_CHARS, description="New title")
-    ended_at: AwareDatetime | None = Field(
+    ended_at: Instant | None = Field(
         default=None, description="When it ended (ISO 8601 with offset, e.g. 2026-11-27T16:00:00+10:00)"
     )
     notes: str | None = Field(default=None, min_length=1, max_length=TRIP_NOTES_CHARS, description="New notes")
