@@ -12,12 +12,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg
 import pytest
 from mcp.client import Client
 
 from pam_mcp.server import App, build_server
 from pam_mcp.store.postgres import Database
 from tests.conftest import NewUser
+from tests.test_database_invariants import refused
 from tests.test_tools import call, error, make_app, rest_fake, session
 
 pytestmark = pytest.mark.anyio
@@ -245,3 +247,21 @@ async def test_the_tools_say_honestly_what_they_change(make_app: Callable[..., A
         annotations = tools[name]
         assert annotations is not None and annotations.destructive_hint is True, name
     assert tools["list_events"] is not None and tools["list_events"].read_only_hint is True
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        "('x', '2026-12-05T14:00:00Z', '2026-12-05T13:00:00Z', false, 'other', null)",  # ends before it starts
+        "('x', '2026-12-05T14:00:00Z', null, true, 'other', null)",  # all-day without its end
+        "('x', '2026-12-05T14:00:00Z', null, false, 'party', null)",  # no such kind
+        "('x', '2026-12-05T14:00:00Z', null, false, 'booking', 'NaN')",  # a cost that poisons sums
+        "('x', '2026-12-05T14:00:00Z', null, false, 'booking', -5)",
+    ],
+)
+async def test_the_database_itself_refuses_events_that_make_no_sense(
+    new_user: NewUser, db: Database, values: str
+) -> None:
+    """Written straight through the API (as Supabase's REST API would), not through a tool."""
+    sql = f"insert into public.calendar_events (title, starts_at, ends_at, all_day, kind, cost) values {values}"
+    assert await refused(db, await new_user(), sql) is asyncpg.CheckViolationError
