@@ -438,6 +438,16 @@ async def target(make_app: Callable[..., App], new_user: NewUser, db: Database) 
             "own": [own_session.structured_content["session_id"], own_trip.structured_content["trip_id"], str(me)],
             "other": [str(other_session.id), str(other_trip.id), str(other)],
         }
+        # An event, an expense and a spare trip of their own, for the calendar and corrections.
+        event = await client.call_tool("add_event", {"title": "Vet", "starts_at": "2026-01-09T09:00:00+10:00"})
+        spent = await client.call_tool("log_expense", {"amount": "4.00", "category": "food", "spent_on": "2026-01-04"})
+        spare = await client.call_tool("log_trip", {"started_at": "2026-01-05T08:00:00+10:00"})
+        assert event.structured_content and spent.structured_content and spare.structured_content
+        ids["own"] += [
+            event.structured_content["event"]["event_id"],
+            spent.structured_content["expense"]["expense_id"],
+            spare.structured_content["trip_id"],
+        ]
         yield Target(client, db, (me, other), ids, await _tables_with_user_id(db))
 
 
@@ -590,6 +600,51 @@ BASELINES: dict[str, dict[str, Json]] = {
     "set_guardrails": {"safety_level": "medium"},
     "update_context": {"session_id": KnownId("own", 0), "facts": {"k": "v"}, "remove": ["gone"]},
     "log_message": {"session_id": KnownId("own", 0), "role": "user", "content": "hello", "metadata": {"via": "sweep"}},
+    # calendar and corrections: own 3 is an event, 4 an expense, 5 a trip of their own to delete last
+    "add_event": {
+        "title": "Campsite",
+        "starts_at": "2026-01-10T14:00:00+10:00",
+        "ends_at": "2026-01-11T10:00:00+10:00",
+        "all_day": False,
+        "location": "Hay",
+        "kind": "booking",
+        "cost": "38.50",
+        "notes": "site 4",
+        "client_ref": "sweep-event",
+    },
+    "update_event": {
+        "event_id": KnownId("own", 3),
+        "title": "Campsite",
+        "starts_at": "2026-01-10T15:00:00+10:00",
+        "ends_at": "2026-01-11T10:00:00+10:00",
+        "all_day": False,
+        "location": "Hay",
+        "kind": "booking",
+        "cost": "40.00",
+        "notes": "site 5",
+        "clear": [],
+    },
+    "list_events": {"start": "2026-01-01", "end": "2026-01-31", "limit": 10},
+    "correct_expense": {
+        "expense_id": KnownId("own", 4),
+        "amount": "6.00",
+        "category": "food",
+        "description": "pie",
+        "spent_on": "2026-01-04",
+        "trip_id": KnownId("own", 1),
+        "clear": [],
+    },
+    "update_trip": {
+        "trip_id": KnownId("own", 5),
+        "title": "Spare",
+        "ended_at": "2026-01-05T18:00:00+10:00",
+        "notes": "n",
+        "clear": [],
+    },
+    # Last: the first (baseline) call removes the row; the sweep's calls then find nothing.
+    "remove_event": {"event_id": KnownId("own", 3)},
+    "delete_expense": {"expense_id": KnownId("own", 4)},
+    "delete_trip": {"trip_id": KnownId("own", 5)},
 }
 SWEEP_VALUES: list[Json] = [
     SQL_INJECTION[0],

@@ -178,6 +178,19 @@ async def test_every_statement_of_every_tool_and_resource_runs_as_the_caller_und
             await call("get_context", {"session_id": session["session_id"], "message_limit": 5})
             await call("check_guardrails", {"text": "he's having a seizure", "amount": "500"})
             await call("set_guardrails", {"safety_level": "high"})
+            # calendar and corrections
+            camp = {"title": "Campsite", "starts_at": "2026-01-10", "kind": "booking", "client_ref": "camp"}
+            event = (await call("add_event", camp))["event"]
+            await call("add_event", camp)  # the duplicate finds the earlier event: its own query
+            await call("update_event", {"event_id": event["event_id"], "ends_at": "2026-01-12"})
+            await call("list_events", {"start": "2026-01-01"})
+            await call("remove_event", {"event_id": event["event_id"]})
+            mistake = await call("log_expense", {"amount": "7.00", "category": "food", "spent_on": "2026-01-05"})
+            await call("correct_expense", {"expense_id": mistake["expense"]["expense_id"], "amount": "7.50"})
+            await call("delete_expense", {"expense_id": mistake["expense"]["expense_id"]})
+            spare = await call("log_trip", {"started_at": "2026-01-05T08:00:00+10:00"})
+            await call("update_trip", {"trip_id": spare["trip_id"], "title": "Orange"})
+            await call("delete_trip", {"trip_id": spare["trip_id"]})
             page = await call(
                 "query_expenses", {"start": "2026-01-01", "end": "2026-01-31", "include_items": True, "limit": 1}
             )

@@ -35,6 +35,8 @@ pytestmark = pytest.mark.anyio
 OPERATION = re.compile(r"\bpublic\.(pam_[a-z_]+)\(")
 CALL_AS = re.compile(r"\bpam_internal\.call_as\(")
 Sent = tuple[str, tuple[Any, ...]]  # a statement's text and its arguments
+# A call's arguments, or a function of the latest result of each tool so far (for an id).
+Arguments = dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class WatchedDatabase(Database):
@@ -69,23 +71,26 @@ def operations(statements: list[Sent]) -> list[str]:
 
 
 async def watched_calls(
-    app: App, db: WatchedDatabase, calls: list[tuple[str, dict[str, Any]]]
+    app: App, db: WatchedDatabase, calls: list[tuple[str, Arguments]]
 ) -> dict[str, list[list[Sent]]]:
     """Each call's statements, by tool (or resource) name."""
     sent: dict[str, list[list[Sent]]] = {}
+    seen: dict[str, Any] = {}
     async with Client(build_server(app)) as client:
-        for name, arguments in calls:
+        for name, given in calls:
+            arguments = given(seen) if callable(given) else given
             before = len(db.statements)
             if name.startswith("pam://"):
                 await client.read_resource(name.format(**arguments))
             else:
                 result = await client.call_tool(name, arguments)
                 assert not result.is_error, (name, result.content)
+                seen[name] = result.structured_content
             sent.setdefault(name, []).append(db.statements[before:])
     return sent
 
 
-def tool_calls(today: dt.date, session_id: str) -> list[tuple[str, dict[str, Any]]]:
+def tool_calls(today: dt.date, session_id: str) -> list[tuple[str, Arguments]]:
     """A call of every tool (and the resources that read the store), the write paths twice."""
     return [
         ("log_trip", {"started_at": f"{today}T07:00:00+10:00", "title": "Cobar to Bourke"}),
@@ -102,6 +107,16 @@ def tool_calls(today: dt.date, session_id: str) -> list[tuple[str, dict[str, Any
         ("update_context", {"facts": {"dog": "Rex"}}),
         ("get_context", {}),
         ("log_message", {"session_id": session_id, "role": "user", "content": "hi"}),
+        # calendar and corrections: ids from the calls before
+        ("add_event", {"title": "Campsite", "starts_at": f"{today}", "kind": "booking", "client_ref": "c1"}),
+        ("add_event", {"title": "Campsite", "starts_at": f"{today}", "kind": "booking", "client_ref": "c1"}),
+        ("list_events", {}),
+        ("update_event", lambda seen: {"event_id": seen["add_event"]["event"]["event_id"], "location": "Hay"}),
+        ("remove_event", lambda seen: {"event_id": seen["add_event"]["event"]["event_id"]}),
+        ("correct_expense", lambda seen: {"expense_id": seen["log_expense"]["expense"]["expense_id"], "amount": "8"}),
+        ("delete_expense", lambda seen: {"expense_id": seen["log_expense"]["expense"]["expense_id"]}),
+        ("update_trip", lambda seen: {"trip_id": seen["log_trip"]["trip_id"], "notes": "windy"}),
+        ("delete_trip", lambda seen: {"trip_id": seen["log_trip"]["trip_id"]}),
         ("pam://savings/{month}", {"month": f"{today:%Y-%m}"}),  # the guarantee needs the person's today
         ("pam://expenses/{month}", {"month": f"{today:%Y-%m}"}),
         ("pam://trips", {}),
@@ -171,13 +186,16 @@ async def test_every_tool_call_is_one_request_on_supabases_rest_api(
             session = (await client.call_tool("update_context", {"facts": {"rig": "22ft Jayco"}})).structured_content
             assert session is not None
             requests: dict[str, list[list[str]]] = {}
-            for name, arguments in tool_calls(dt.date.today(), session["session_id"]):
+            seen: dict[str, Any] = {}
+            for name, given in tool_calls(dt.date.today(), session["session_id"]):
+                arguments = given(seen) if callable(given) else given
                 before = len(fake.requests)
                 if name.startswith("pam://"):
                     await client.read_resource(name.format(**arguments))
                 else:
                     result = await client.call_tool(name, arguments)
                     assert not result.is_error, (name, result.content)
+                    seen[name] = result.structured_content
                 # The stdio user's sign-in (once, then renewed before expiry) is Auth's, not a data request.
                 sent = [r.path for r in fake.requests[before:] if r.path.startswith("/rest/")]
                 requests.setdefault(name, []).append(sent)

@@ -171,10 +171,11 @@ class StoreOperations:
         For tools whose operation is declared beside them (their module maps the JSON result to
         their own output model). ``saved`` names what a successful call wrote, as the person
         would say it ("the fill-up"); it is noted (with the result's ``id`` when it has one) so a
-        later failure in the same call never claims nothing was saved. None: a read.
+        later failure in the same call never claims nothing was saved. None: a read. A null
+        result (the operation found nothing to change) wrote nothing, so it is not noted.
         """
         result = await self._call(user, operation, writes=saved is not None, **args)
-        if saved is not None:
+        if saved is not None and result is not None:
             ident = result.get("id") if isinstance(result, dict) else None
             user.saved(f"{saved} {ident}" if ident else saved)
         return result
