@@ -178,6 +178,13 @@ async def test_every_statement_of_every_tool_and_resource_runs_as_the_caller_und
             await call("get_context", {"session_id": session["session_id"], "message_limit": 5})
             await call("check_guardrails", {"text": "he's having a seizure", "amount": "500"})
             await call("set_guardrails", {"safety_level": "high"})
+            # profile, budgets, income
+            await call("update_profile", {"timezone": "Australia/Sydney", "currency": "AUD", "tank_size": "120"})
+            await call("set_budget", {"category": "fuel", "monthly_limit": "400"})
+            await call("list_budgets", {"month": "2026-01"})
+            await call("log_income", {"amount": "50.00", "source": "hustle", "client_ref": "i-1"})
+            await call("log_income", {"amount": "50.00", "source": "hustle", "client_ref": "i-1"})  # the duplicate
+            await call("cash_flow", {"start": "2026-01-01", "end": "2026-02-28"})
             page = await call(
                 "query_expenses", {"start": "2026-01-01", "end": "2026-01-31", "include_items": True, "limit": 1}
             )
