@@ -41,7 +41,7 @@ comment on column public.profiles.tank_size is 'The RV''s fuel tank, in the pers
 -- ---------------------------------------------------------------------------
 -- The profile as every operation shows it (one place for its keys).
 -- ---------------------------------------------------------------------------
-create or replace function public.pam_profile_json(p public.profiles)
+create or replace function public.profile_document(p public.profiles)
 returns jsonb
 language sql
 immutable
@@ -62,7 +62,7 @@ stable
 security invoker
 set search_path = ''
 as $$
-  select public.pam_profile_json(p) from public.profiles as p where p.id = (select auth.uid())
+  select public.profile_document(p) from public.profiles as p where p.id = (select auth.uid())
 $$;
 
 -- ---------------------------------------------------------------------------
@@ -160,21 +160,21 @@ begin
 
   return pg_catalog.jsonb_build_object(
     'created', v_created,
-    'before', case when v_created then null else public.pam_profile_json(v_before) end,
-    'after', public.pam_profile_json(v_after),
+    'before', case when v_created then null else public.profile_document(v_before) end,
+    'after', public.profile_document(v_after),
     'today', (public.pam_today(p_now)).today);
 end;
 $$;
 
-comment on function public.pam_profile_json(public.profiles) is
+comment on function public.profile_document(public.profiles) is
   'A profile row as pam-mcp shows it (one place for its keys).';
 comment on function public.pam_profile() is
   'The profile of auth.uid(), or null.';
 comment on function public.pam_update_profile(text, text, text, text, text, text, text, text, text, numeric, text[], timestamptz) is
   'Changes the given fields of auth.uid()''s profile (null: unchanged; p_clear: emptied), creating it when missing; returns before and after.';
 
-revoke all on function public.pam_profile_json(public.profiles) from public, anon, service_role;
-grant execute on function public.pam_profile_json(public.profiles) to authenticated;
+revoke all on function public.profile_document(public.profiles) from public, anon, service_role;
+grant execute on function public.profile_document(public.profiles) to authenticated;
 revoke all on function public.pam_update_profile(text, text, text, text, text, text, text, text, text, numeric, text[], timestamptz)
   from public, anon, service_role;
 grant execute on function public.pam_update_profile(text, text, text, text, text, text, text, text, text, numeric, text[], timestamptz)

@@ -55,6 +55,7 @@ async def test_update_profile_creates_the_profile_and_pam_profile_shows_every_fi
              "fuel_type": "diesel", "tank_size": "120"},
         )  # fmt: skip
         assert out["created"] is True and out["before"] is None
+        assert len(out["changed"]) == 10 and "Profile created" in out["summary"]
         after = out["after"]
         assert (after["country_code"], after["currency"], after["timezone"]) == ("AU", "AUD", "Australia/Sydney")
         assert (after["rv_make"], after["fuel_type"]) == ("Jayco", "diesel")
@@ -83,6 +84,8 @@ async def test_update_profile_changes_only_the_fields_given_and_shows_before_and
         # Changing the volume unit keeps the tank's size, converted (100 L is 26.42 US gallons).
         out = await call(client, "update_profile", {"volume_unit": "gal"})
         assert Decimal(str(out["after"]["tank_size"])) == Decimal("26.42")
+        again = await call(client, "update_profile", {"volume_unit": "gal"})
+        assert again["changed"] == [] and "Nothing changed" in again["summary"]
         out = await call(client, "update_profile", {"clear": ["timezone", "tank_size"]})
         assert out["before"]["timezone"] == "Australia/Perth"
         assert out["after"]["timezone"] is None and out["after"]["tank_size"] is None

@@ -108,7 +108,7 @@ class UpdateProfileResult(Output):
 
 
 def profile_from(doc: Any) -> Profile | None:
-    """A profile document from the database (``public.pam_profile_json``), as tools show it."""
+    """A profile document from the database (``public.profile_document``), as tools show it."""
     if doc is None:
         return None
     if not isinstance(doc, dict):
@@ -127,9 +127,10 @@ async def update_profile(ctx: ToolContext, args: UpdateProfileInput) -> UpdatePr
                                p_now=ctx.now())  # fmt: skip
     before, after = profile_from(doc["before"]), profile_from(doc["after"])
     assert after is not None
-    changed = [name for name in Profile.model_fields if getattr(before, name, None) != getattr(after, name)]
-    if before is None:
-        changed = [name for name in changed if getattr(after, name) is not None]
+    if before is None:  # a new profile: what this call set (the rest are the table's defaults)
+        changed = [name for name in FIELDS if getattr(args, name) is not None]
+    else:
+        changed = [name for name in Profile.model_fields if getattr(before, name) != getattr(after, name)]
     if doc["created"]:
         summary = "Profile created" + (f" with {', '.join(changed)}." if changed else ".")
     elif changed:
