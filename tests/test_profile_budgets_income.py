@@ -11,12 +11,14 @@ import json
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 from pam_mcp.server import App
 from pam_mcp.store.postgres import Database
+from pam_mcp.tools.income import IncomeSource
+from pam_mcp.tools.profile import FuelType
 from tests.conftest import NewUser
 from tests.test_tools import call, count, error, make_app, rest_fake, session
 
@@ -286,3 +288,16 @@ async def test_another_person_sees_none_of_it(make_app: Callable[..., App], new_
         assert Decimal(str((await call(client, "cash_flow", {}))["income_total"])) == 0
         out = await call(client, "set_budget", {"category": "fuel", "monthly_limit": None})
         assert out["previous"] is None  # Alice's budget is not Bob's to see or remove
+
+
+async def test_every_income_source_and_fuel_type_the_tools_offer_the_database_keeps(
+    make_app: Callable[..., App], new_user: NewUser, db: Database
+) -> None:
+    """The lists are written in Python (the schema a model reads) and in SQL (the rule): they agree."""
+    user = await new_user()
+    async with session(make_app(user)) as client:
+        for source in get_args(IncomeSource):
+            await call(client, "log_income", {"amount": "1.00", "source": source})
+        for fuel in get_args(FuelType):
+            assert (await call(client, "update_profile", {"fuel_type": fuel}))["after"]["fuel_type"] == fuel
+    assert await count(db, "income_entries", user) == len(get_args(IncomeSource))
