@@ -175,7 +175,7 @@ async def test_list_budgets_compares_each_budget_with_the_months_spending_in_the
         assert "over budget in fuel" in out["summary"]
         october = await call(client, "list_budgets", {"month": "2026-10"})
         assert {b["category"]: Decimal(str(b["spent"])) for b in october["budgets"]} == {"food": 999, "fuel": 0}
-        for bad in ("2026-13", "November", "2026-11-01"):
+        for bad in ("2026-13", "November", "2026-11-01", "0000-05", "9999-12"):
             text = await error(client, "list_budgets", {"month": bad})
             assert "month" in text and "YYYY-MM" in text, text
 

@@ -36,6 +36,8 @@ def _month(value: Any) -> Any:
         text = value.strip()
         if not _MONTH.fullmatch(text) or not 1 <= int(text[5:]) <= 12:
             raise ValueError("must be a month written YYYY-MM, e.g. 2026-11")
+        if not 2000 <= int(text[:4]) <= 2099:  # the database keeps money dated 2000 to 2099
+            raise ValueError("must be a month from 2000-01 to 2099-12 (YYYY-MM)")
         return text
     return value
 
