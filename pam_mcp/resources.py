@@ -16,16 +16,17 @@ from pam_mcp.errors import InvalidInput, NotFound
 from pam_mcp.ratelimit import LimitDecision, Rates
 from pam_mcp.store.records import TableInfo
 from pam_mcp.tools.common import Output, ToolContext, next_month, parse_month
-from pam_mcp.tools.conversation import ContextResult, GetContextInput, ProfileOut, get_context, profile_out
+from pam_mcp.tools.conversation import ContextResult, GetContextInput, get_context
 from pam_mcp.tools.expenses import QueryExpensesInput, QueryExpensesResult, query_expenses
 from pam_mcp.tools.guardrail_rules import SafetyLevel
+from pam_mcp.tools.profile import Profile, read_profile
 from pam_mcp.tools.savings import MonthSavings, month_savings
 from pam_mcp.tools.spec import ResourceSpec
 from pam_mcp.tools.trips import TripSummary, recent_trips, trip_detail
 
 
 class ProfileView(Output):
-    profile: ProfileOut | None = Field(description="None until the user has a profile")
+    profile: Profile | None = Field(description="None until the user has a profile")
 
 
 class GuardrailsView(Output):
@@ -59,8 +60,7 @@ class SchemaView(Output):
 
 
 async def profile(ctx: ToolContext) -> ProfileView:
-    p = await ctx.store.profile(ctx.user)
-    return ProfileView(profile=profile_out(p))
+    return ProfileView(profile=await read_profile(ctx))
 
 
 async def context(ctx: ToolContext) -> ContextResult:
@@ -123,7 +123,8 @@ async def schema(ctx: ToolContext) -> SchemaView:
 # -- declarations (registered by the server layer) -------------------------------------------------
 
 RESOURCES: tuple[ResourceSpec, ...] = (
-    ResourceSpec("pam://profile", "profile", "Profile", "The user's profile: name, country, currency, RV.",
+    ResourceSpec("pam://profile", "profile", "Profile",
+                 "The user's profile: name, country, currency, time zone, units, RV.",
                  profile, mirrors="get_context"),  # the profile part of the snapshot
     ResourceSpec("pam://context", "context", "Context", "The same snapshot as get_context, for the latest session.",
                  context, mirrors="get_context"),

@@ -645,6 +645,30 @@ BASELINES: dict[str, dict[str, Json]] = {
     "remove_event": {"event_id": KnownId("own", 3)},
     "delete_expense": {"expense_id": KnownId("own", 4)},
     "delete_trip": {"trip_id": KnownId("own", 5)},
+    # profile, budgets, income
+    "update_profile": {
+        "display_name": "Robyn",
+        "country_code": "AU",
+        "currency": "AUD",
+        "timezone": "Australia/Sydney",
+        "distance_unit": "km",
+        "volume_unit": "L",
+        "rv_make": "Jayco",
+        "rv_model": "Conquest",
+        "fuel_type": "diesel",
+        "tank_size": "120",
+        "clear": [],
+    },
+    "set_budget": {"category": "fuel", "monthly_limit": "400.00"},
+    "list_budgets": {"month": "2026-01"},
+    "log_income": {
+        "amount": "50.00",
+        "source": "hustle",
+        "description": "market stall",
+        "received_on": "2026-01-03",
+        "client_ref": "sweep-income",
+    },
+    "cash_flow": {"start": "2026-01-01", "end": "2026-02-28"},
 }
 SWEEP_VALUES: list[Json] = [
     SQL_INJECTION[0],

@@ -191,6 +191,13 @@ async def test_every_statement_of_every_tool_and_resource_runs_as_the_caller_und
             spare = await call("log_trip", {"started_at": "2026-01-05T08:00:00+10:00"})
             await call("update_trip", {"trip_id": spare["trip_id"], "title": "Orange"})
             await call("delete_trip", {"trip_id": spare["trip_id"]})
+            # profile, budgets, income
+            await call("update_profile", {"timezone": "Australia/Sydney", "currency": "AUD", "tank_size": "120"})
+            await call("set_budget", {"category": "fuel", "monthly_limit": "400"})
+            await call("list_budgets", {"month": "2026-01"})
+            await call("log_income", {"amount": "50.00", "source": "hustle", "client_ref": "i-1"})
+            await call("log_income", {"amount": "50.00", "source": "hustle", "client_ref": "i-1"})  # the duplicate
+            await call("cash_flow", {"start": "2026-01-01", "end": "2026-02-28"})
             page = await call(
                 "query_expenses", {"start": "2026-01-01", "end": "2026-01-31", "include_items": True, "limit": 1}
             )

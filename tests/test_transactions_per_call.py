@@ -120,6 +120,14 @@ def tool_calls(today: dt.date, session_id: str) -> list[tuple[str, Arguments]]:
         ("pam://savings/{month}", {"month": f"{today:%Y-%m}"}),  # the guarantee needs the person's today
         ("pam://expenses/{month}", {"month": f"{today:%Y-%m}"}),
         ("pam://trips", {}),
+        # profile, budgets, income
+        ("update_profile", {"timezone": "Australia/Sydney", "currency": "AUD"}),
+        ("set_budget", {"category": "fuel", "monthly_limit": "400"}),
+        ("set_budget", {"category": "fuel", "monthly_limit": None}),
+        ("list_budgets", {}),
+        ("log_income", {"amount": "50.00", "source": "hustle", "client_ref": "i-1"}),
+        ("log_income", {"amount": "50.00", "source": "hustle", "client_ref": "i-1"}),  # the duplicate path
+        ("cash_flow", {}),
         ("pam://profile", {}),
         ("pam://guardrails", {}),
     ]
