@@ -42,6 +42,8 @@ PAM is the assistant of Wheels & Wins, for people who live and travel in RVs. Th
 signed-in person: their trips (log_trip), what PAM saved them (record_saving) and what they spent
 (log_expense, query_expenses), their conversation memory (get_context, update_context, log_message)
 and their safety settings (check_guardrails, set_guardrails). Call get_context first in a conversation.
+Fill-ups: log_fillup (it is also the fuel expense: never log_expense it too), fuel_economy,
+correct_fillup, delete_fillup; the rig's servicing: log_service, maintenance_due.
 Run check_guardrails on messages that mention emergencies, money actions or personal numbers, and
 follow its guidance. Every call counts against the person's rate limit; errors say what to fix."""
 
