@@ -335,7 +335,7 @@ async def test_stdout_carries_only_json_rpc_even_with_debug_logs_and_failing_cal
     assert returncode == 0, bytes(err).decode(errors="replace")[-2000:]
 
     assert answers[1]["result"]["protocolVersion"] == LEGACY_VERSION
-    assert len(answers[2]["result"]["tools"]) == 9
+    assert len(answers[2]["result"]["tools"]) == len(TOOL_NAMES)
     failed = answers[3]["result"]
     assert failed["isError"] is True
     assert "lat" in failed["content"][0]["text"]
@@ -407,7 +407,7 @@ async def test_the_embedded_default_creates_one_local_user_and_keeps_its_data_ac
         with show_on_failure(child_stderr), anyio.fail_after(180):
             started = time.perf_counter()
             async with Client(stdio_client(params, errlog=child_stderr)) as client:
-                assert len((await client.list_tools()).tools) == 9
+                assert len((await client.list_tools()).tools) == len(TOOL_NAMES)
                 cold_start = time.perf_counter() - started
                 local_user = read_local_user(data_dir)
                 logged = structured(await client.call_tool("log_expense", expense))
@@ -418,7 +418,7 @@ async def test_the_embedded_default_creates_one_local_user_and_keeps_its_data_ac
 
             started = time.perf_counter()
             async with Client(stdio_client(params, errlog=child_stderr)) as client:
-                assert len((await client.list_tools()).tools) == 9
+                assert len((await client.list_tools()).tools) == len(TOOL_NAMES)
                 warm_start = time.perf_counter() - started
                 again = structured(await client.call_tool("query_expenses", march))
                 assert [item["expense_id"] for item in again["items"]] == [expense_id]
@@ -483,7 +483,7 @@ async def embedded_server(embedded_home: Path, tmp_path: Path) -> AsyncIterator[
             with anyio.fail_after(120):
                 await proc.stdin.send(encode([*initialize_messages(), jsonrpc(2, "tools/list", {})]))
                 answers = await read_responses(proc, bytearray(), {1, 2})
-            assert len(answers[2]["result"]["tools"]) == 9
+            assert len(answers[2]["result"]["tools"]) == len(TOOL_NAMES)
             postgres, redis = postmaster_pid(data_dir), embedded_redis_pid(data_dir)
             assert postgres is not None, "the embedded PostgreSQL should be running"
             assert redis is not None, "the embedded Redis should be running"
@@ -566,7 +566,7 @@ async def test_leaving_the_sdk_client_lets_the_server_exit_by_itself_with_its_em
     try:
         with show_on_failure(child_stderr), anyio.fail_after(180):
             async with Client(stdio_client(params, errlog=child_stderr)) as client:
-                assert len((await client.list_tools()).tools) == 9
+                assert len((await client.list_tools()).tools) == len(TOOL_NAMES)
                 postgres, redis = postmaster_pid(embedded_home), embedded_redis_pid(embedded_home)
                 assert postgres is not None
                 assert redis is not None
@@ -622,4 +622,4 @@ async def test_facts_nested_200_deep_get_an_error_answer_and_the_server_keeps_se
     assert "deep" in too_deep["message"]
     unreadable = [json.loads(line) for line in bytes(out).splitlines() if json.loads(line).get("id") is None]
     assert [message["error"]["code"] for message in unreadable] == [-32700]  # parse error, id null
-    assert len(answers[4]["result"]["tools"]) == 9, "the server goes on serving after both"
+    assert len(answers[4]["result"]["tools"]) == len(TOOL_NAMES), "the server goes on serving after both"

@@ -143,8 +143,9 @@ LOG_SERVICE = ToolSpec(
     description="""
         Record maintenance done on the rig: the service (e.g. 'oil change'), the day (default
         today), odometer, cost, and when it is due again (interval_km in the person's distance
-        unit and/or interval_months). Pass client_ref when retrying so it counts once. Returns the
-        record with its next due date and reading.""",
+        unit and/or interval_months). The cost stays with the service record and is not added to
+        spending: log_expense it (category maintenance) if it should count there. Pass client_ref
+        when retrying so it counts once. Returns the record with its next due date and reading.""",
     run=log_service,
     input=LogServiceInput,
     output=LogServiceResult,
