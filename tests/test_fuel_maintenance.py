@@ -9,6 +9,7 @@ already 21 November when UTC's clock says 20 November.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -280,3 +281,57 @@ async def test_another_person_sees_none_of_it(make_app: Callable[[uuid.UUID], Ap
         gone = await error(stranger, "delete_fillup", {"fillup_id": made["fillup_id"]})
     assert (economy["fillups"], due["items"], due["current_odometer"]) == (0, [], None)
     assert f"No fill-up {made['fillup_id']}" in gone
+
+
+async def test_a_profile_in_miles_and_gallons_reads_and_writes_in_its_own_units(
+    db: Database, person: uuid.UUID
+) -> None:
+    # The unit columns belong to the profile capability; added here inside one transaction that
+    # is rolled back, so the operations are tried on them without changing the shared schema.
+    from pam_mcp.store.postgres import claims_for
+    from pam_mcp.tools.fuel import economy_in_units
+
+    async with db.pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            await conn.execute(
+                "alter table public.profiles add column if not exists distance_unit text,"
+                " add column if not exists volume_unit text"
+            )
+            await conn.execute(
+                "update public.profiles set distance_unit = 'mi', volume_unit = 'gal' where id = $1", person
+            )
+            await conn.execute(
+                "select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)",
+                claims_for(person),
+            )
+
+            async def op(sql: str, *args: Any) -> Any:
+                return json.loads(await conn.fetchval(sql, *args), parse_float=Decimal)
+
+            fill = (
+                "select public.pam_log_fillup(p_volume => $1, p_price_per_unit => 3.50, p_total_cost => null,"
+                " p_odometer => $2, p_station => null, p_place => null, p_lat => null, p_lon => null,"
+                " p_filled_on => $3, p_trip_id => null, p_full_tank => true, p_client_ref => null, p_now => null)::text"
+            )
+            first = await op(fill, Decimal(10), Decimal(10000), dt.date(2026, 11, 1))
+            await op(fill, Decimal(12), Decimal(10300), dt.date(2026, 11, 8))
+            economy = await op("select public.pam_fuel_economy('2026-11-01', '2026-11-30', null)::text")
+            service = await op(
+                "select public.pam_log_service('oil change', '2026-11-08', 10300, null, 5000, null, null, null, null)::text"
+            )
+            due = await op("select public.pam_maintenance_due('2026-11-08', null, null)::text")
+        finally:
+            await tx.rollback()
+
+    made = first["fillup"]
+    assert (made["volume"], made["volume_unit"], made["price_per_unit"], made["total_cost"]) == (
+        Decimal("10.00"), "gal", Decimal("3.500"), Decimal("35.00"))  # fmt: skip
+    assert (made["odometer"], made["distance_unit"]) == (10000, "mi")
+    assert (economy["measured_distance"], economy["total_volume"]) == (300, Decimal("22.00"))
+    value, unit = economy_in_units(economy["measured_litres"], Decimal(economy["measured_km"]), "mi", "gal")
+    assert (value, unit) == (Decimal("25.0"), "mpg")  # 300 miles on 12 gallons
+    assert (service["interval_distance"], service["next_due_odometer"]) == (5000, 15300)
+    assert (due["current_odometer"], due["items"][0]["due_odometer"], due["items"][0]["distance_unit"]) == (
+        10300, 15300, "mi")  # fmt: skip

@@ -158,7 +158,7 @@ class FuelEconomyResult(Output):
     summary: str
 
 
-def _economy(litres: Decimal, km: Decimal, distance_unit: str, volume_unit: str) -> tuple[Decimal, str]:
+def economy_in_units(litres: Decimal, km: Decimal, distance_unit: str, volume_unit: str) -> tuple[Decimal, str]:
     if distance_unit == "mi" and volume_unit == "gal":
         return round((km / KM_PER_MILE) / (litres / LITRES_PER_GALLON), 1), "mpg"
     if distance_unit == "mi":
@@ -178,9 +178,9 @@ async def fuel_economy(ctx: ToolContext, args: FuelEconomyInput) -> FuelEconomyR
         f"{doc['total_volume']} {volume_unit}, {doc['total_cost']} spent."
     )
     economy = cost_per = None
-    unit = _economy(Decimal(1), Decimal(1), distance_unit, volume_unit)[1]
+    unit = economy_in_units(Decimal(1), Decimal(1), distance_unit, volume_unit)[1]
     if doc["segments"] and km > 0 and litres > 0:
-        economy, unit = _economy(litres, km, distance_unit, volume_unit)
+        economy, unit = economy_in_units(litres, km, distance_unit, volume_unit)
         distance = km / KM_PER_MILE if distance_unit == "mi" else km
         cost_per = round(cost / distance, 3)
         summary = (
