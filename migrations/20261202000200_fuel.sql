@@ -174,8 +174,9 @@ declare
   v_duplicate boolean := false;
   v_month date;
 begin
-  if p_volume is null or p_volume <= 0 then
-    raise exception 'volume must be a positive number of %', v_units.volume_unit using errcode = 'PAM01';
+  if p_volume is null or p_volume <= 0 or p_volume * v_litres_per > 2000 then
+    raise exception 'volume must be a positive number of % up to 2000 litres', v_units.volume_unit
+      using errcode = 'PAM01';
   end if;
   if v_filled_on > v_day.today + 1 then
     raise exception 'filled_on is in the future; log fill-ups when they happen (YYYY-MM-DD)' using errcode = 'PAM01';
@@ -260,8 +261,9 @@ begin
     raise exception 'give at least one field to change (volume, price_per_unit, total_cost, odometer, station, place, lat and lon, filled_on, trip_id, full_tank)'
       using errcode = 'PAM01';
   end if;
-  if p_volume is not null and p_volume <= 0 then
-    raise exception 'volume must be a positive number of %', v_units.volume_unit using errcode = 'PAM01';
+  if p_volume is not null and (p_volume <= 0 or p_volume * v_litres_per > 2000) then
+    raise exception 'volume must be a positive number of % up to 2000 litres', v_units.volume_unit
+      using errcode = 'PAM01';
   end if;
   if p_filled_on is not null and p_filled_on > v_day.today + 1 then
     raise exception 'filled_on is in the future; use the day of the fill-up (YYYY-MM-DD)' using errcode = 'PAM01';
