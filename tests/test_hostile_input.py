@@ -434,9 +434,16 @@ async def target(make_app: Callable[..., App], new_user: NewUser, db: Database) 
         own_session = await client.call_tool("update_context", {"facts": {"dog": "Rex"}})
         own_trip = await client.call_tool("log_trip", {"started_at": "2026-01-02T08:00:00+10:00"})
         assert own_session.structured_content and own_trip.structured_content
+        # A fill-up each (own index 6, other index 3), for correct_fillup and delete_fillup.
+        own_fill = await client.call_tool("log_fillup", {"volume": "40", "total_cost": "80.00"})
+        assert own_fill.structured_content
+        async with db.as_user(other) as tx:
+            other_fill = await tx.fetchval(
+                "insert into public.fuel_log (liters, price_per_liter, total_cost) values (40, 2, 80) returning id"
+            )
         ids = {
             "own": [own_session.structured_content["session_id"], own_trip.structured_content["trip_id"], str(me)],
-            "other": [str(other_session.id), str(other_trip.id), str(other)],
+            "other": [str(other_session.id), str(other_trip.id), str(other), str(other_fill)],
         }
         # An event, an expense and a spare trip of their own, for the calendar and corrections.
         event = await client.call_tool("add_event", {"title": "Vet", "starts_at": "2026-01-09T09:00:00+10:00"})
@@ -447,6 +454,7 @@ async def target(make_app: Callable[..., App], new_user: NewUser, db: Database) 
             event.structured_content["event"]["event_id"],
             spent.structured_content["expense"]["expense_id"],
             spare.structured_content["trip_id"],
+            own_fill.structured_content["fillup"]["fillup_id"],  # 6: their fill-up
         ]
         yield Target(client, db, (me, other), ids, await _tables_with_user_id(db))
 
@@ -669,7 +677,21 @@ BASELINES: dict[str, dict[str, Json]] = {
         "client_ref": "sweep-income",
     },
     "cash_flow": {"start": "2026-01-01", "end": "2026-02-28"},
-}
+    # fuel and maintenance (delete_fillup last: it deletes the fill-up correct_fillup changes)
+    "log_fillup": {
+        "volume": "40", "price_per_unit": "1.999", "odometer": "1000", "station": "Cobar", "place": "Cobar NSW",
+        "lat": -31.5, "lon": 145.8, "filled_on": "2026-01-03", "trip_id": KnownId("own", 1), "full_tank": True,
+        "client_ref": "sweep-fillup",
+    },
+    "fuel_economy": {"start": "2026-01-01", "end": "2026-01-31"},
+    "correct_fillup": {"fillup_id": KnownId("own", 6), "total_cost": "81.00"},
+    "log_service": {
+        "service": "oil change", "done_on": "2026-01-03", "odometer": "1000", "cost": "120.00", "interval_km": "10000",
+        "interval_months": 6, "notes": "synthetic", "client_ref": "sweep-service",
+    },
+    "maintenance_due": {"as_of": "2026-01-31", "odometer": "1200"},
+    "delete_fillup": {"fillup_id": KnownId("own", 6)},
+}  # fmt: skip
 SWEEP_VALUES: list[Json] = [
     SQL_INJECTION[0],
     PROMPT_INJECTION[0],

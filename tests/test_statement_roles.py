@@ -171,6 +171,18 @@ async def test_every_statement_of_every_tool_and_resource_runs_as_the_caller_und
                 )
             await call("log_expense", {"amount": "4.00", "category": "food", "spent_on": "2026-01-04"})
             await call("log_expense", {"amount": "3.00", "category": "food", "trip_id": trip["trip_id"]})
+            # fuel and maintenance
+            fill = {"volume": "60", "total_cost": "113.94", "odometer": "1000", "trip_id": trip["trip_id"]}
+            for ref in ("fill", "fill"):  # the second finds the earlier fill-up
+                fillup = await call("log_fillup", {**fill, "filled_on": "2026-01-05", "client_ref": ref})
+            await call("correct_fillup", {"fillup_id": fillup["fillup"]["fillup_id"], "total_cost": "110.00"})
+            await call("fuel_economy", {"start": "2026-01-01", "end": "2026-01-31"})
+            await call("delete_fillup", {"fillup_id": fillup["fillup"]["fillup_id"]})
+            for ref in ("oil", "oil"):
+                await call(
+                    "log_service", {"service": "oil change", "odometer": "900", "interval_months": 6, "client_ref": ref}
+                )
+            await call("maintenance_due", {})
             session = await call("update_context", {"facts": {"dog": "Rex"}})
             await call("update_context", {"session_id": session["session_id"], "facts": {"cat": "Tom"}})
             await call("log_message", {"session_id": session["session_id"], "role": "user", "content": "hi"})

@@ -98,6 +98,13 @@ def tool_calls(today: dt.date, session_id: str) -> list[tuple[str, Arguments]]:
         ("log_expense", {"amount": "88.10", "category": "fuel", "description": "diesel at Cobar"}),
         ("log_expense", {"amount": "88.10", "category": "fuel", "client_ref": "r1"}),
         ("log_expense", {"amount": "88.10", "category": "fuel", "client_ref": "r1"}),  # the duplicate path
+        # fuel and maintenance (the write paths twice: the second is the duplicate path)
+        ("log_fillup", {"volume": "60", "price_per_unit": "1.899", "odometer": "1000", "client_ref": "f1"}),
+        ("log_fillup", {"volume": "60", "price_per_unit": "1.899", "odometer": "1000", "client_ref": "f1"}),
+        ("fuel_economy", {}),
+        ("log_service", {"service": "oil change", "interval_months": 6, "client_ref": "s1"}),
+        ("log_service", {"service": "oil change", "interval_months": 6, "client_ref": "s1"}),
+        ("maintenance_due", {}),
         ("query_expenses", {}),
         ("query_expenses", {"group_by": "day", "include_items": True}),
         ("spending_overview", {}),  # the dashboard's own tools (MCP Apps)

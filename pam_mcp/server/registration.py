@@ -54,7 +54,9 @@ and their safety settings (check_guardrails, set_guardrails). Their profile, tim
 units (update_profile), monthly budgets (set_budget, list_budgets), and income and cash flow
 (log_income, cash_flow). Their calendar: add_event, update_event, remove_event, list_events (bookings,
 appointments). Corrections, which return what was there before: correct_expense, delete_expense,
-update_trip, delete_trip. Call get_context first in a conversation.
+update_trip, delete_trip. Fill-ups: log_fillup (it is also the fuel expense: never log_expense it too),
+fuel_economy, correct_fillup, delete_fillup; the rig's servicing: log_service, maintenance_due.
+Call get_context first in a conversation.
 Run check_guardrails on messages that mention emergencies, money actions or personal numbers, and
 follow its guidance. Every call counts against the person's rate limit; errors say what to fix."""
 

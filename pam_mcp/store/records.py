@@ -174,6 +174,8 @@ class ContextSnapshot(Dated):
     latest_trip: TripBrief | None
     upcoming_events: list[CalendarRecord]
     safety_level: SafetyLevel
+    # Services overdue or due (at most 5), as public.maintenance_due_items gives them.
+    maintenance_due: list[dict[str, Any]] = []
 
 
 class ExpenseReport(Dated):

@@ -38,6 +38,7 @@ from pam_mcp.tools.limits import (
     check_json_size,
     json_bytes,
 )
+from pam_mcp.tools.maintenance import DueItem, due_item
 from pam_mcp.tools.offload import run_cpu
 from pam_mcp.tools.savings import GuaranteeStatus, guarantee_status
 from pam_mcp.tools.spec import ToolSpec
@@ -109,6 +110,7 @@ class ContextResult(Output):
     savings_this_month: GuaranteeStatus
     latest_trip: TripSummary | None
     upcoming_events: list[EventOut]
+    maintenance_due: list[DueItem] = Field(default_factory=list, description="Services overdue or due (at most 5)")
     safety_level: SafetyLevel
     truncated: bool = Field(description="True when parts were left out to keep this result small")
     truncation_note: str | None = None
@@ -209,6 +211,7 @@ async def get_context(ctx: ToolContext, args: GetContextInput) -> ContextResult:
             EventOut(title=e.title, starts_at=e.starts_at, ends_at=e.ends_at, location=_clip_optional(e.location))
             for e in snap.upcoming_events
         ],
+        maintenance_due=[due_item(raw) for raw in snap.maintenance_due],
         safety_level=snap.safety_level,
         truncated=bool(clipped_messages),
         truncation_note=f"{len(clipped_messages)} long message(s) shortened" if clipped_messages else None,
