@@ -186,7 +186,7 @@ def guard(app: App, specs: Mapping[str, ToolSpec], levels: LogLevels | None = No
             raise MCPError(code=-32000, message=str(exc), data=data) from None
         arguments_token = None
         if is_tool:
-            left = f"{decision.remaining} call(s) left in the tightest window" if decision.left else "admitted"
+            left = f"{decision.remaining} of {decision.limit} call(s) left in the tightest window"
             await send_log(ctx, levels, user, "debug", f"{name}: called for the signed-in person; {left}.")
             refused_args = _refused_arguments(spec, name, params.get("arguments"))
             if isinstance(refused_args, CallToolResult):

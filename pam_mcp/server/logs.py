@@ -17,7 +17,6 @@ On the 2026-07-28 protocol ``logging/setLevel`` is gone: the client asks per req
 from __future__ import annotations
 
 import uuid
-import warnings
 from collections import OrderedDict
 from typing import Any, Final, get_args
 
@@ -64,9 +63,11 @@ async def send_log(
     if not _modern(ctx) and not levels.wants(person.id, level):
         return
     try:
-        with warnings.catch_warnings():  # logging is deprecated in 2026-07-28 only; we serve both
-            warnings.simplefilter("ignore", DeprecationWarning)
-            await ctx.session.send_log_message(level, text, logger=LOGGER, related_request_id=ctx.request_id)
+        # Not the deprecated send_log_message (it warns on every call, for both generations): the
+        # same notification, which the session filters per request on 2026-07-28 all the same.
+        await ctx.session.send_log_message.__wrapped__(  # type: ignore[attr-defined]
+            ctx.session, level, text, logger=LOGGER, related_request_id=ctx.request_id
+        )
     except Exception:  # a notification is never worth a failed call
         return
 
