@@ -127,8 +127,10 @@ async def _read(app: App, spec: ResourceSpec, read: Callable[..., Awaitable[Base
     uri = spec.uri.format(**values)
     try:
         return await read(tool_context(app), **values)
-    except NotFound as exc:  # the spec's code for a resource that does not exist; the reason says why
-        raise MCPError(code=RESOURCE_NOT_FOUND, message=f"No resource at {uri}: {exc}", data={"uri": uri}) from None
+    except NotFound as exc:  # the spec's code for a resource that does not exist
+        reason = str(exc)  # "No trip X." adds nothing; "'2026-13' is not a month; use YYYY-MM." does
+        message = f"No resource at {uri}." if reason.startswith("No ") else f"No resource at {uri}: {reason}"
+        raise MCPError(code=RESOURCE_NOT_FOUND, message=message, data={"uri": uri}) from None
     except PamError as exc:
         raise ResourceError(str(exc)) from None
     except Exception:
