@@ -8,6 +8,8 @@ takes. Arguments are validated here, once, from the tool's own input model, and 
 problem is written by one formatter: "Invalid arguments for <tool>: <argument>: <problem>",
 never echoing a value. The SDK is registered with a signature that accepts whatever is sent
 (see registration.py), so it neither validates a second time nor words an error of its own.
+Along a tool call it tells the client what happened as log notifications (``server/logs.py``),
+and a ``resources/read`` of a URI nothing serves ends as the spec's -32002.
 """
 
 from __future__ import annotations
