@@ -54,7 +54,13 @@ def build_http_app(settings: Settings, app: App, verifier: SupabaseJwtVerifier, 
         app, verifier=verifier, issuer=verifier.issuer, resource_url=public.resource if public else None
     )
     checks = host_checks(settings, public, host)
-    mcp_app = http_app(server, host=host, allowed_hosts=checks.hosts, allowed_origins=checks.origins)
+    mcp_app = http_app(
+        server,
+        host=host,
+        allowed_hosts=checks.hosts,
+        allowed_origins=checks.origins,
+        streaming=settings.pam_http_streaming,
+    )
     if public is not None and verifier.issuer is not None:
         mcp_app.routes.extend(metadata_routes(public, verifier.issuer))
         page = consent_page(settings, public, app.limiter)

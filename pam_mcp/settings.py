@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     # URL's own (and loopback when bound to loopback).
     pam_allowed_hosts: str = Field(default="", alias="PAM_ALLOWED_HOSTS")
     pam_allowed_origins: str = Field(default="", alias="PAM_ALLOWED_ORIGINS")
+    # Answer each HTTP request as an SSE stream, which carries the call's log notifications
+    # (logging/setLevel); off: one JSON body per request, the result only (a little faster).
+    pam_http_streaming: bool = Field(default=False, alias="PAM_HTTP_STREAMING")
     # OAuth clients (Supabase client ids) whose tokens are accepted, comma-separated; unset: any.
     pam_oauth_client_ids: str = Field(default="", alias="PAM_OAUTH_CLIENT_IDS")
     # Plain session tokens (no client_id claim: the app's own sign-in, its backend agent).

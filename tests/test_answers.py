@@ -184,7 +184,7 @@ async def test_a_month_resource_with_a_bad_month_says_the_format(
     async with session(make_app(await new_user())) as client:
         with pytest.raises(MCPError) as refused:
             await client.read_resource(uri)
-    assert refused.value.error.code == -32602  # invalid params: the address, not the server
+    assert refused.value.error.code == -32002  # no resource at that address (the spec's not found), and the fix
     assert "YYYY-MM" in refused.value.error.message
 
 

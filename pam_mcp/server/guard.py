@@ -1,4 +1,6 @@
-"""The guard in front of every ``tools/call`` and ``resources/read``.
+"""The guard in front of every ``tools/call`` and ``resources/read`` (and of the methods that
+act for a person too: ``prompts/get``, ``completion/complete``, ``logging/setLevel``, which
+count in the global bucket).
 
 In order: who is calling (the verified bearer token over HTTP, the configured user on stdio),
 may they (one atomic Redis script), and, for a tool, are the arguments what its input model
@@ -8,7 +10,9 @@ problem is written by one formatter: "Invalid arguments for <tool>: <argument>: 
 argument is answered with the closest declared one. Errors raised inside a tool are worded
 the same way (``tool_error``, used by registration's error path). The SDK is registered with
 a signature that accepts whatever is sent (see registration.py), so it neither validates a
-second time nor words an error of its own.
+second time nor words an error of its own. Along a tool call it tells the client what happened
+as log notifications (``server/logs.py``), and a ``resources/read`` of a URI nothing serves
+ends as the spec's -32002.
 """
 
 from __future__ import annotations
@@ -17,25 +21,33 @@ import datetime as dt
 import difflib
 import json
 import re
+import time
 from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any, get_args
 
 from mcp import MCPError
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
-from mcp_types import CallToolResult, TextContent
+from mcp_types import INVALID_PARAMS, CallToolResult, TextContent
 from pydantic import BaseModel, ValidationError
 
 from pam_mcp.buckets import resource_tool, tool_bucket
 from pam_mcp.errors import Forbidden, LimiterUnavailable, PamError, RateLimited
 from pam_mcp.server.app import App, bucket, current_caller, identify
+from pam_mcp.server.logs import LogLevels, send_log
+from pam_mcp.store.base import Caller
 from pam_mcp.tools.offload import run_cpu
 from pam_mcp.tools.spec import ToolSpec
 
 __all__ = [
-    "closest_argument", "current_arguments", "error_result", "guard", "invalid_arguments", "read_arguments",
-    "tool_error",
+    "RESOURCE_NOT_FOUND", "closest_argument", "current_arguments", "error_result", "guard", "invalid_arguments",
+    "read_arguments", "tool_error",
 ]  # fmt: skip
+
+# The spec's code for a resource that does not exist (the SDK answers -32602 by default).
+RESOURCE_NOT_FOUND = -32002
+# Methods that act for a person without a tool or a resource of their own: the global bucket.
+_PERSONAL = frozenset({"prompts/get", "completion/complete", "logging/setLevel"})
 
 # The arguments the guard validated, for the handler it lets through (same task, same context).
 current_arguments: ContextVar[BaseModel | None] = ContextVar("pam_arguments", default=None)
@@ -168,13 +180,67 @@ def _refused_tool(spec: ToolSpec | None, exc: PamError) -> CallToolResult:
     return error_result(message, meta)
 
 
-def guard(app: App, specs: Mapping[str, ToolSpec]) -> ServerMiddleware[Any]:
+async def _personal(app: App, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Identity and the global bucket, then the method, as the person."""
+    try:
+        user = identify(app)
+        key, rate = bucket(app, None)
+        await app.limiter.hit(str(user.id), key, rate)
+    except (RateLimited, LimiterUnavailable, Forbidden) as exc:
+        data = {"retry_after": round(exc.retry_after, 3)} if isinstance(exc, RateLimited) else None
+        raise MCPError(code=-32000, message=str(exc), data=data) from None
+    token = current_caller.set(user)
+    try:
+        return await call_next(ctx)
+    finally:
+        current_caller.reset(token)
+
+
+async def _read_resource(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    try:
+        return await call_next(ctx)
+    except MCPError as exc:  # a URI no resource or template matches: the spec's "not found"
+        if exc.error.code == INVALID_PARAMS and exc.error.message.startswith("Unknown resource"):
+            uri = str((ctx.params or {}).get("uri", ""))[:2048]
+            raise MCPError(code=RESOURCE_NOT_FOUND, message=f"No resource at {uri}.", data={"uri": uri}) from None
+        raise
+
+
+def _tool_outcome(result: HandlerResult, user: Caller, name: str, started: float) -> list[tuple[Any, str]]:
+    """What the client is told after a call: each write saved (info), a refusal (warning), or
+    that it answered (debug)."""
+    if isinstance(result, CallToolResult) and result.is_error:
+        first = result.content[0] if result.content else None
+        text = first.text if isinstance(first, TextContent) else "the call failed"
+        return [("warning", f"{name}: {text}")]
+    notes: list[tuple[Any, str]] = [("info", f"{name}: saved {what}.") for what in user.committed]
+    notes.append(("debug", f"{name}: answered in {(time.perf_counter() - started) * 1000:.0f} ms."))
+    return notes
+
+
+def guard(app: App, specs: Mapping[str, ToolSpec], levels: LogLevels | None = None) -> ServerMiddleware[Any]:
     """``specs``: the registered tools by name. A name not among them goes on to the SDK, which
-    answers that there is no such tool."""
+    answers that there is no such tool. ``levels``: where ``logging/setLevel`` keeps each
+    person's level; tool calls then send log notifications at or above it."""
+    levels = levels or LogLevels()
 
     async def guard(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method in _PERSONAL:
+            return await _personal(app, ctx, call_next)
         if ctx.method not in ("tools/call", "resources/read"):
             return await call_next(ctx)
+        if ctx.method == "resources/read":
+            return await _checked_call(ctx, _read_resource_next(call_next))
+        return await _checked_call(ctx, call_next)
+
+    def _read_resource_next(call_next: CallNext) -> CallNext:
+        async def next_(ctx: ServerRequestContext[Any, Any]) -> HandlerResult:
+            return await _read_resource(ctx, call_next)
+
+        return next_
+
+    async def _checked_call(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        started = time.perf_counter()
         is_tool = ctx.method == "tools/call"
         params = ctx.params or {}
         name = str(params.get("name", "")) if is_tool else ""
@@ -182,34 +248,54 @@ def guard(app: App, specs: Mapping[str, ToolSpec]) -> ServerMiddleware[Any]:
         try:
             user = identify(app)
             key, rate = bucket(app, tool_bucket(name) if is_tool else resource_tool(str(params.get("uri", ""))))
-            await app.limiter.hit(str(user.id), key, rate)
+            decision = await app.limiter.hit(str(user.id), key, rate)
         except (RateLimited, LimiterUnavailable, Forbidden) as exc:
             if is_tool:
-                return _refused_tool(spec, exc)
+                refused = _refused_tool(spec, exc)
+                if not isinstance(exc, Forbidden):  # no person, no level to ask
+                    await send_log(ctx, levels, identify(app), "warning", f"{name}: {refused.content[0].text}")  # type: ignore[union-attr]
+                return refused
             data = {"retry_after": round(exc.retry_after, 3)} if isinstance(exc, RateLimited) else None
             raise MCPError(code=-32000, message=str(exc), data=data) from None
         arguments_token = None
         if is_tool:
-            given = params.get("arguments")
-            if given is not None and not isinstance(given, dict):
-                return error_result(f"{INVALID} for {name}: arguments must be a JSON object.")
+            left = f"{decision.remaining} of {decision.limit} call(s) left in the tightest window"
+            await send_log(ctx, levels, user, "debug", f"{name}: called for the signed-in person; {left}.")
+            refused_args = _refused_arguments(spec, name, params.get("arguments"))
+            if isinstance(refused_args, CallToolResult):
+                await send_log(ctx, levels, user, "warning", refused_args.content[0].text)  # type: ignore[union-attr]
+                return refused_args
             if spec is not None:
-                if unknown := _unknown_arguments(spec, given or {}):
-                    return error_result(unknown)
                 try:
-                    arguments = await read_arguments(spec, given or {})
-                except ValidationError as exc:
-                    return error_result(invalid_arguments(name, exc, spec.input))
-                except PamError as exc:  # a rule written for people, raised while reading
-                    text = str(exc)
-                    return error_result(tool_error(name, text if text.startswith(INVALID) else f"{INVALID}: {text}"))
+                    arguments = await read_arguments(spec, params.get("arguments") or {})
+                except (ValidationError, PamError) as exc:
+                    if isinstance(exc, ValidationError):
+                        text = invalid_arguments(name, exc, spec.input)
+                    else:  # a rule written for people, raised while reading
+                        said = str(exc)
+                        text = tool_error(name, said if said.startswith(INVALID) else f"{INVALID}: {said}")
+                    await send_log(ctx, levels, user, "warning", text)
+                    return error_result(text)
+                await send_log(ctx, levels, user, "debug", f"{name}: arguments accepted.")
                 arguments_token = current_arguments.set(arguments)
         caller_token = current_caller.set(user)
         try:
-            return await call_next(ctx)
+            result = await call_next(ctx)
+            if is_tool:
+                for level, text in _tool_outcome(result, user, name, started):
+                    await send_log(ctx, levels, user, level, text)
+            return result
         finally:
             current_caller.reset(caller_token)
             if arguments_token is not None:
                 current_arguments.reset(arguments_token)
 
     return guard
+
+
+def _refused_arguments(spec: ToolSpec | None, name: str, given: Any) -> CallToolResult | None:
+    if given is not None and not isinstance(given, dict):
+        return error_result(f"{INVALID} for {name}: arguments must be a JSON object.")
+    if spec is not None and (unknown := _unknown_arguments(spec, given or {})):
+        return error_result(unknown)
+    return None

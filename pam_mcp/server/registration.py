@@ -15,10 +15,10 @@ from typing import Annotated, Any
 from mcp import MCPError
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import ToolAnnotations
-from mcp_types import INVALID_PARAMS, CallToolResult
+from mcp_types import CallToolResult, SetLevelRequestParams
 from pydantic import BaseModel, Field, SkipValidation, ValidationError
 from pydantic_core import PydanticUndefined
 
@@ -30,6 +30,7 @@ from pam_mcp.server.app import GLOBAL_BUCKET, App, bucket, tool_context
 from pam_mcp.server.apps import apps_extension, hide_apps_from_other_clients, ui_meta
 from pam_mcp.server.auth import SupabaseTokenVerifier
 from pam_mcp.server.guard import (
+    RESOURCE_NOT_FOUND,
     current_arguments,
     error_result,
     guard,
@@ -37,6 +38,8 @@ from pam_mcp.server.guard import (
     read_arguments,
     tool_error,
 )
+from pam_mcp.server.logs import LogLevels, set_level_handler
+from pam_mcp.server.prompts import register_prompts
 from pam_mcp.tools import REGISTERED
 from pam_mcp.tools.common import ToolContext
 from pam_mcp.tools.spec import ResourceSpec, ToolSpec
@@ -140,10 +143,12 @@ async def _read(app: App, spec: ResourceSpec, read: Callable[..., Awaitable[Base
     uri = spec.uri.format(**values)
     try:
         return await read(tool_context(app), **values)
-    except NotFound:
-        raise ResourceNotFoundError(f"No resource at {uri}.") from None
-    except InvalidInput as exc:  # a mistyped address (pam://expenses/2026-13): the fix, as invalid params
-        raise MCPError(code=INVALID_PARAMS, message=str(exc), data={"uri": uri}) from None
+    except NotFound as exc:  # the spec's code for a resource that does not exist
+        reason = str(exc)  # "No trip X." adds nothing; "'2026-13' is not a month; use YYYY-MM." does
+        message = f"No resource at {uri}." if reason.startswith("No ") else f"No resource at {uri}: {reason}"
+        raise MCPError(code=RESOURCE_NOT_FOUND, message=message, data={"uri": uri}) from None
+    except InvalidInput as exc:  # a mistyped address (pam://expenses/2026-13): nothing there, and the fix
+        raise MCPError(code=RESOURCE_NOT_FOUND, message=f"No resource at {uri}: {exc}", data={"uri": uri}) from None
     except PamError as exc:
         raise ResourceError(str(exc)) from None
     except Exception:
@@ -207,6 +212,7 @@ def build_server(
     metadata naming ``issuer`` and points its 401s there. Supabase binds no token to a
     resource (no RFC 8707), so the token's resource is not compared: the verifier checks.
     """
+    levels = LogLevels()  # each person's logging/setLevel, for this server's life
     auth: dict[str, Any] = {}
     if verifier is not None:
         auth = {
@@ -224,22 +230,40 @@ def build_server(
         instructions=INSTRUCTIONS,
         log_level="WARNING",
         # MCP Apps: the ui:// resources, and lists without them for clients that did not negotiate Apps.
-        middleware=[guard(app, {spec.name: spec for spec in REGISTERED}), hide_apps_from_other_clients],
+        middleware=[guard(app, {spec.name: spec for spec in REGISTERED}, levels), hide_apps_from_other_clients],
         extensions=[apps_extension()],
+        # No list or resource ever changes for a person while connected, so nothing would be
+        # delivered on subscriptions/listen: not served, and listChanged/subscribe not advertised.
+        subscriptions=False,
         **auth,
     )
     for spec in REGISTERED:
         _add_tool(server, app, spec)
     _add_resources(server, app)
+    _add_surface(server, app, levels)
     return server
 
 
+def _add_surface(server: MCPServer[Any], app: App, levels: LogLevels) -> None:
+    """Prompts, completions and logging/setLevel, on the server MCPServer runs."""
+    lowlevel = server._lowlevel_server  # MCPServer has no public seam for these handlers
+    register_prompts(lowlevel, app)
+    lowlevel.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level_handler(levels))
+
+
 def http_app(
-    server: MCPServer[Any], *, host: str, allowed_hosts: list[str] | None, allowed_origins: list[str] | None
+    server: MCPServer[Any],
+    *,
+    host: str,
+    allowed_hosts: list[str] | None,
+    allowed_origins: list[str] | None,
+    streaming: bool = False,
 ) -> Any:
     """The streamable HTTP app ``pam-mcp serve`` runs: stateless, JSON responses, Host/Origin lists.
 
-    ``None`` lists keep the SDK's default (checks on only when bound to loopback).
+    ``None`` lists keep the SDK's default (checks on only when bound to loopback). ``streaming``:
+    answer each request as an SSE stream instead of one JSON body, which costs a little per
+    call but carries the call's log notifications (a JSON body carries only the result).
     """
     security = None
     if allowed_hosts is not None or allowed_origins is not None:
@@ -249,4 +273,6 @@ def http_app(
             allowed_origins=allowed_origins or [],
         )
     # Stateless: any replica can answer any request; they share only Redis and Postgres.
-    return server.streamable_http_app(stateless_http=True, json_response=True, host=host, transport_security=security)
+    return server.streamable_http_app(
+        stateless_http=True, json_response=not streaming, host=host, transport_security=security
+    )
