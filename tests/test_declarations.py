@@ -136,3 +136,18 @@ def test_a_bad_rate_stops_the_settings_load_in_one_line_naming_the_variable(monk
     message = str(refused.value)
     assert "\n" not in message
     assert message.startswith("PAM_RATE_LIMIT") and "N/second|minute|hour|day" in message
+
+
+def test_each_capability_guide_names_exactly_the_tools_it_declares() -> None:
+    import importlib
+    import pkgutil
+
+    import pam_mcp.tools
+
+    for info in pkgutil.iter_modules(pam_mcp.tools.__path__):
+        module = importlib.import_module(f"pam_mcp.tools.{info.name}")
+        declared = {spec.name for spec in getattr(module, "TOOLS", ())}
+        if not declared:
+            continue
+        guide = getattr(module, "GUIDE", "")
+        assert set(re.findall(r"\b[a-z]+(?:_[a-z]+)+\b", guide)) == declared, info.name

@@ -40,7 +40,7 @@ from pam_mcp.server.guard import (
 )
 from pam_mcp.server.logs import LogLevels, set_level_handler
 from pam_mcp.server.prompts import register_prompts
-from pam_mcp.tools import REGISTERED
+from pam_mcp.tools import GUIDES, REGISTERED
 from pam_mcp.tools.common import ToolContext
 from pam_mcp.tools.spec import ResourceSpec, ToolSpec
 
@@ -48,20 +48,15 @@ __all__ = ["INSTRUCTIONS", "build_server", "http_app"]
 
 log = logging.getLogger(__name__)
 
-# Names every declared tool; a test holds it to the catalogue.
-INSTRUCTIONS = """\
-PAM is the assistant of Wheels & Wins, for people who live and travel in RVs. These tools act for one
-signed-in person: their trips (log_trip), what PAM saved them (record_saving) and what they spent
-(log_expense, query_expenses), their conversation memory (get_context, update_context, log_message)
-and their safety settings (check_guardrails, set_guardrails). Their profile, time zone, currency and
-units (update_profile), monthly budgets (set_budget, list_budgets), and income and cash flow
-(log_income, cash_flow). Their calendar: add_event, update_event, remove_event, list_events (bookings,
-appointments). Corrections, which return what was there before: correct_expense, delete_expense,
-update_trip, delete_trip. Fill-ups: log_fillup (it is also the fuel expense: never log_expense it too),
-fuel_economy, correct_fillup, delete_fillup; the rig's servicing: log_service, maintenance_due.
-Call get_context first in a conversation.
-Run check_guardrails on messages that mention emergencies, money actions or personal numbers, and
-follow its guidance. Every call counts against the person's rate limit; errors say what to fix."""
+# Made of each capability's GUIDE (pam_mcp.tools.GUIDES); a test holds it to the catalogue.
+INSTRUCTIONS = "\n".join(
+    [
+        "PAM is the assistant of Wheels & Wins, for people who live and travel in RVs. These tools act for"
+        " one signed-in person.",
+        *GUIDES,
+        "Every call counts against the person's rate limit; errors say what to fix.",
+    ]
+)
 
 
 # -- tools ---------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Final
 
 from pam_mcp.tools.spec import ToolSpec
 
-__all__ = ["APP_TOOLS", "CATALOGUE", "REGISTERED"]
+__all__ = ["APP_TOOLS", "CATALOGUE", "GUIDES", "REGISTERED"]
 
 
 def _capabilities() -> list[ModuleType]:
@@ -35,6 +35,9 @@ def _capabilities() -> list[ModuleType]:
 
 _MODULES: Final = _capabilities()
 CATALOGUE: Final[tuple[ToolSpec, ...]] = tuple(spec for module in _MODULES for spec in getattr(module, "TOOLS", ()))
+# Each capability's sentence for the model (``GUIDE``), in catalogue order: the server's
+# instructions are made of them, so a new capability is described where it is declared.
+GUIDES: Final[tuple[str, ...]] = tuple(module.GUIDE for module in _MODULES if hasattr(module, "GUIDE"))
 # Tools only an MCP App calls (``ToolSpec.app_only``): never offered to the model, so they are
 # not in the catalogue the instructions and the README describe.
 APP_TOOLS: Final[tuple[ToolSpec, ...]] = tuple(spec for module in _MODULES for spec in getattr(module, "APP_TOOLS", ()))

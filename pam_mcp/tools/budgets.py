@@ -151,4 +151,7 @@ LIST_BUDGETS = ToolSpec(
     idempotent=True,
 )
 
+# One sentence for the server's instructions to the model, naming every tool declared here.
+GUIDE = "Monthly budgets per category: set_budget (null removes one), list_budgets (each against the month's spending)."
+
 TOOLS = (SET_BUDGET, LIST_BUDGETS)

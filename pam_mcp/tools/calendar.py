@@ -249,4 +249,7 @@ LIST_EVENTS = ToolSpec(
     idempotent=True,
 )
 
+# One sentence for the server's instructions to the model, naming every tool declared here.
+GUIDE = "The calendar (bookings, appointments, reminders): add_event, update_event, remove_event, list_events."
+
 TOOLS = (ADD_EVENT, UPDATE_EVENT, REMOVE_EVENT, LIST_EVENTS)

@@ -364,4 +364,11 @@ LOG_MESSAGE = ToolSpec(
     read_only=False,
 )
 
+# One sentence for the server's instructions to the model, naming every tool declared here.
+GUIDE = (
+    "Conversation memory: get_context (call it first in a conversation: the person's today, time "
+    "zone, currency, budgets, latest trip, upcoming events, maintenance due), update_context, "
+    "log_message."
+)
+
 TOOLS = (GET_CONTEXT, UPDATE_CONTEXT, LOG_MESSAGE)

@@ -227,4 +227,7 @@ DELETE_TRIP = ToolSpec(
     destructive=True,
 )
 
+# One sentence for the server's instructions to the model, naming every tool declared here.
+GUIDE = "Corrections, which return what was there before: correct_expense, delete_expense, update_trip, delete_trip."
+
 TOOLS = (CORRECT_EXPENSE, DELETE_EXPENSE, UPDATE_TRIP, DELETE_TRIP)

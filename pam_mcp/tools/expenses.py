@@ -299,4 +299,10 @@ LOG_EXPENSE = ToolSpec(
     read_only=False,
 )
 
+# One sentence for the server's instructions to the model, naming every tool declared here.
+GUIDE = (
+    "Spending: log_expense, query_expenses (totals by category, month, week or day against budgets; "
+    "items page by page)."
+)
+
 TOOLS = (QUERY_EXPENSES, LOG_EXPENSE)

@@ -319,4 +319,10 @@ DELETE_FILLUP = ToolSpec(
     idempotent=True,
 )
 
+# One sentence for the server's instructions to the model, naming every tool declared here.
+GUIDE = (
+    "Fill-ups: log_fillup (it is also the fuel expense: never log_expense it too), fuel_economy, "
+    "correct_fillup, delete_fillup."
+)
+
 TOOLS = (LOG_FILLUP, FUEL_ECONOMY, CORRECT_FILLUP, DELETE_FILLUP)

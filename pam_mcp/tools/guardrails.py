@@ -156,4 +156,10 @@ SET_GUARDRAILS = ToolSpec(
     idempotent=True,
 )
 
+# One sentence for the server's instructions to the model, naming every tool declared here.
+GUIDE = (
+    "Safety: run check_guardrails on messages that mention emergencies, money actions or personal "
+    "numbers and follow its guidance; set_guardrails only when the person asks."
+)
+
 TOOLS = (CHECK_GUARDRAILS, SET_GUARDRAILS)

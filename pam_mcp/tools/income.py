@@ -159,4 +159,7 @@ CASH_FLOW = ToolSpec(
     idempotent=True,
 )
 
+# One sentence for the server's instructions to the model, naming every tool declared here.
+GUIDE = "Income and cash flow: log_income, cash_flow (income, spending and net over a range)."
+
 TOOLS = (LOG_INCOME, CASH_FLOW)

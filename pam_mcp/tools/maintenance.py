@@ -167,4 +167,7 @@ MAINTENANCE_DUE = ToolSpec(
     idempotent=True,
 )
 
+# One sentence for the server's instructions to the model, naming every tool declared here.
+GUIDE = "The rig's servicing: log_service, maintenance_due (overdue or due by date or odometer)."
+
 TOOLS = (LOG_SERVICE, MAINTENANCE_DUE)

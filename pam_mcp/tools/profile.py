@@ -168,4 +168,7 @@ UPDATE_PROFILE = ToolSpec(
     idempotent=True,
 )
 
+# One sentence for the server's instructions to the model, naming every tool declared here.
+GUIDE = "The person's profile, time zone, currency, units and RV: update_profile."
+
 TOOLS = (UPDATE_PROFILE,)

@@ -161,4 +161,7 @@ RECORD_SAVING = ToolSpec(
     read_only=False,
 )
 
+# One sentence for the server's instructions to the model, naming every tool declared here.
+GUIDE = "What PAM saved them and the savings guarantee: record_saving."
+
 TOOLS = (RECORD_SAVING,)

@@ -219,4 +219,7 @@ LOG_TRIP = ToolSpec(
     ui_resource=TRIP.uri,
 )
 
+# One sentence for the server's instructions to the model, naming every tool declared here.
+GUIDE = "Trips: log_trip."
+
 TOOLS = (LOG_TRIP,)
