@@ -52,6 +52,10 @@ as $$
 declare
   v_sql text;
   v_result jsonb;
+  -- Who called, restored after the operation: inside an enclosing transaction (never how
+  -- pam-mcp calls it: one autocommit statement), nothing after it may run as the person.
+  v_role text := pg_catalog.current_setting('role');
+  v_claims text := pg_catalog.current_setting('request.jwt.claims', true);
 begin
   -- EXECUTE is revoked from these roles; this refuses even after a mistaken grant.
   if current_user in ('anon', 'authenticated', 'service_role') then
@@ -77,7 +81,7 @@ begin
     into v_sql
     from pg_catalog.pg_proc as p
     cross join lateral (
-      select pg_catalog.string_agg(pg_catalog.format('%I %s', k.key, pg_catalog.format_type(t.type, null)), ', ') as cols,
+      select pg_catalog.string_agg(pg_catalog.format('%I %s', k.key, pg_catalog.format_type(t.type, -1)), ', ') as cols,
              pg_catalog.string_agg(pg_catalog.format('%I => r.%I', k.key, k.key), ', ') as call,
              pg_catalog.count(*) filter (where t.type is null) as unknown
         from pg_catalog.jsonb_object_keys(p_args) as k(key)
@@ -105,7 +109,7 @@ begin
       using errcode = '42883';
   end if;
 
-  -- From here on: the person, as PostgREST would set them, until this transaction ends. Whether
+  -- From here to the operation's end: the person, as PostgREST would set them. Whether
   -- `authenticated` may EXECUTE the function, PostgreSQL checks now, as that role.
   perform pg_catalog.set_config('role', 'authenticated', true);
   perform pg_catalog.set_config(
@@ -113,6 +117,9 @@ begin
     pg_catalog.jsonb_build_object('sub', p_user, 'role', 'authenticated', 'aud', 'authenticated')::text,
     true);
   execute v_sql into v_result using p_args;
+  -- SET ROLE is checked against the session user (the login role), so it may switch back.
+  perform pg_catalog.set_config('role', v_role, true);
+  perform pg_catalog.set_config('request.jwt.claims', coalesce(v_claims, ''), true);
   return v_result;
 end;
 $$;

@@ -482,3 +482,22 @@ async def test_no_operation_a_person_may_call_switches_role_or_identity(db: Data
             "|set\\s+(local\\s+|session\\s+)?(role|session\\s+authorization))'"
         )
     assert [r["proname"] for r in rows] == []
+
+
+async def test_inside_an_enclosing_transaction_nothing_after_the_call_runs_as_the_person(
+    db: Database, new_user: NewUser
+) -> None:
+    person = await new_user()
+    async with db.pool.acquire() as conn, conn.transaction():
+        before = await conn.fetchrow(
+            "select current_user::text as who, current_setting('request.jwt.claims', true) as c"
+        )
+        inside = await conn.fetchval(
+            "select pam_internal.call_as($1::uuid, 'call_as_test_whoami', '{}'::jsonb)::text", person
+        )
+        after = await conn.fetchrow(
+            "select current_user::text as who, current_setting('request.jwt.claims', true) as c"
+        )
+    assert before is not None and after is not None
+    assert json.loads(inside)["current_user"] == "authenticated"
+    assert (after["who"], after["c"] or "") == (before["who"], before["c"] or "")

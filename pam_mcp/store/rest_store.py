@@ -39,14 +39,19 @@ _JWT_CODES = {"PGRST300", "PGRST301", "PGRST302", "PGRST303"}
 _UNAVAILABLE_CODES = {"PGRST000", "PGRST001", "PGRST002", "PGRST003"}
 _CONSTRAINT = re.compile(r'constraint "([^"]+)"')
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+SAVED_UNREADABLE = (
+    "Supabase saved the change but its answer could not be read; check what was saved before repeating it."
+)
 
 
-def rest_error(status: int, payload: Any) -> PamError:
+def rest_error(status: int, payload: Any, *, writes: bool = False) -> PamError:
     """A PostgREST (or gateway) error response, as the error a caller may see.
 
     PostgREST's own codes (PGRST...) and the HTTP status are read here; a PostgreSQL SQLSTATE
     goes through the table both stores share. Nothing of the response text is passed on, except
-    the message of a pam_ operation's person-facing refusal (SQLSTATE PAM01).
+    the message of a pam_ operation's person-facing refusal (SQLSTATE PAM01). For a write
+    (``writes``), a gateway's 5xx or a lost database connection may come after PostgREST
+    committed: the outcome is unknown, unless PostgREST says it never reached the database.
     """
     body = payload if isinstance(payload, dict) else {}
     code = str(body.get("code") or "")
@@ -55,7 +60,11 @@ def rest_error(status: int, payload: Any) -> PamError:
         return ConfigurationError("Supabase refused the API key; check SUPABASE_ANON_KEY.")
     if status == 401 or code in _JWT_CODES:
         return Forbidden(SIGN_IN_AGAIN)
-    if code in _UNAVAILABLE_CODES or (status >= 500 and not code[:2].isdigit()):
+    if code in _UNAVAILABLE_CODES:  # PostgREST could not reach the database: nothing ran
+        return DatabaseUnavailable(UNREACHABLE)
+    if writes and ((status >= 500 and not code[:2].isdigit()) or code.startswith(("08", "57P0"))):
+        return OutcomeUnknown()  # a gateway timeout, or a connection lost mid-statement
+    if status >= 500 and not code[:2].isdigit():
         return DatabaseUnavailable(UNREACHABLE)
     if code in _MISSING_SCHEMA:
         return ConfigurationError(
@@ -120,7 +129,9 @@ class RestStore(StoreOperations):
         try:
             payload = json.loads(response.content, parse_float=Decimal) if response.content else None
         except ValueError:
+            if response.is_success and writes:  # PostgREST answered 2xx: the write committed
+                raise PamError(SAVED_UNREADABLE) from None
             payload = None
         if not response.is_success:
-            raise rest_error(response.status_code, payload)
+            raise rest_error(response.status_code, payload, writes=writes)
         return payload
