@@ -619,3 +619,26 @@ async def test_a_member_cannot_move_their_membership_into_another_group(db: Data
     async with as_owner_rolled_back(db) as conn:
         rows = await conn.fetch("select group_id, notify from public.group_memberships where user_id = $1", member)
     assert [tuple(r) for r in rows] == [(group, False)]
+
+
+@pytest.mark.parametrize(
+    ("statement", "constraint"),
+    [
+        ("insert into public.fuel_log (liters, price_per_liter, total_cost) values (0.001, 1, 999999)",
+         "fuel_log_cost_matches_volume"),
+        ("insert into public.maintenance_records (service_type) values ('   ')", "maintenance_records_service_not_blank"),
+        ("insert into public.maintenance_records (service_type, odometer_km, next_due_km) values ('oil', 1000, 5)",
+         "maintenance_records_next_due_after_done"),
+        ("insert into public.calendar_events (title, starts_at) values ('  ', now())", "calendar_events_title_not_blank"),
+        ("insert into public.income_entries (amount, source, received_on) values (5, ' ', current_date)",
+         "income_entries_source_not_blank"),
+    ],
+)  # fmt: skip
+async def test_issue_11_rules_hold_for_writes_through_the_rest_api_too(
+    db: Database, new_user: NewUser, statement: str, constraint: str
+) -> None:
+    person = await new_user()
+    with pytest.raises(asyncpg.CheckViolationError) as refused:
+        async with as_api(db, person) as conn:
+            await conn.execute(statement)
+    assert refused.value.constraint_name == constraint

@@ -205,7 +205,7 @@ async def test_a_fillups_expense_cannot_drift_from_it_through_the_api(db: Databa
     async with db.as_user(person) as tx:
         fill = await tx.fetchval("insert into public.fuel_log (liters, price_per_liter, total_cost) values (10, 2, 20)"
                                  " returning id")  # fmt: skip
-        await tx.execute("update public.fuel_log set total_cost = 25 where id = $1", fill)
+        await tx.execute("update public.fuel_log set liters = 12.5, total_cost = 25 where id = $1", fill)
         expense = await tx.fetchrow("select id, amount, category from public.expenses where fuel_log_id = $1", fill)
     assert expense is not None
     assert (expense["amount"], expense["category"]) == (Decimal("25.00"), "fuel")

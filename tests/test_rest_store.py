@@ -29,6 +29,7 @@ from pam_mcp.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    OutcomeUnknown,
     PamError,
 )
 from pam_mcp.runtime import open_runtime, stdio_user
@@ -418,3 +419,26 @@ async def test_the_rest_store_needs_the_anon_key_and_stdio_needs_the_users_crede
         with pytest.raises(ConfigurationError, match="PAM_USER_EMAIL and PAM_USER_PASSWORD, or PAM_USER_REFRESH_TOKEN"):
             await stdio_user(rt)
     assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error", "words"),
+    [
+        # A gateway's timeout may come after PostgREST committed: unknown, never "nothing was saved".
+        (504, "<html><body>504 Gateway Time-out</body></html>", OutcomeUnknown, "may or may not have been saved"),
+        (503, {"code": "57P01", "message": "terminating connection due to administrator command"}, OutcomeUnknown,
+         "may or may not have been saved"),
+        # PostgREST never reached the database: nothing ran.
+        (503, {"code": "PGRST001", "message": "Database client error."}, DatabaseUnavailable, "nothing was saved"),
+        # 2xx: it committed, even if the answer cannot be read.
+        (200, "<html>not json</html>", PamError, "saved the change"),
+    ],
+)  # fmt: skip
+async def test_a_write_whose_answer_is_lost_says_what_is_known_of_it(
+    fake: PostgrestFake, store: RestStore, new_user: NewUser, status: int, body: Any, error: type[PamError], words: str
+) -> None:
+    me = await caller(fake, new_user)
+    fake.respond_next(status, body, "text/html" if isinstance(body, str) else "application/json")
+    with pytest.raises(error) as raised:
+        await store.call(me, "pam_log_income", saved="the income", p_amount=Decimal("5.00"))
+    assert type(raised.value) is error and words in str(raised.value)
