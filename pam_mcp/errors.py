@@ -70,7 +70,7 @@ class OutcomeUnknown(DatabaseUnavailable):
     def __init__(self) -> None:
         super().__init__(
             "The connection to the database broke while the change was being saved, so it may or may "
-            "not have been saved. Check before repeating it (a retry with the same client_ref counts once)."
+            "not have been saved. Check before repeating it."
         )
 
 
@@ -105,6 +105,8 @@ def failed_call_message(exc: BaseException, committed: list[str], *, retry_hint:
             f"{saved[:1].upper()}{saved[1:]} was saved, but the call failed after that ({why}), so the rest of "
             f"the answer is missing. It is saved: do not repeat it{hint}."
         )
+    if isinstance(exc, OutcomeUnknown) and retry_hint:
+        return f"{str(exc).removesuffix('.')} (a retry with the same client_ref counts once)."
     if isinstance(exc, PamError):
         return str(exc)
     # Every store write marks its commit, and a failed store call rolls its transaction back.

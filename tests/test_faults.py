@@ -56,7 +56,8 @@ pytestmark = pytest.mark.anyio
 
 DB_DOWN = "The database cannot be reached right now; nothing was saved. Try again shortly."
 LIMITER_DOWN = "The rate limiter (Redis) cannot be reached right now; try again shortly."
-MAY_HAVE_BEEN_SAVED = str(OutcomeUnknown())  # the connection broke while a COMMIT was under way
+# The connection broke while a COMMIT was under way; record_saving takes a client_ref, so the hint.
+MAY_HAVE_BEEN_SAVED = str(OutcomeUnknown()).removesuffix(".") + " (a retry with the same client_ref counts once)."
 DAY = "2026-04-14"
 
 
