@@ -9,24 +9,34 @@ templates' variables alike.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import json
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final, get_args
+from typing import Any, Final, get_args
 
-from pam_mcp.errors import InvalidInput
+from pam_mcp import tools
+from pam_mcp.errors import InvalidInput, PamError
 from pam_mcp.tools.common import ToolContext, load_zone, parse_month
 from pam_mcp.tools.expenses import ExpenseCategory
 from pam_mcp.tools.trips import recent_trips
 
-__all__ = ["COMPLETABLE", "PROMPTS", "Argument", "PromptSpec", "Rendered", "complete"]
+__all__ = ["COMPLETABLE", "PROMPTS", "Argument", "Figure", "PromptSpec", "Rendered", "complete", "figures"]
+
+log = logging.getLogger(__name__)
 
 # What a completion answers at most (the spec caps a response at 100 values).
 MAX_COMPLETIONS: Final = 20
 RECENT_MONTHS: Final = 12
 RECENT_TRIPS: Final = 10
 CATEGORIES: Final[tuple[str, ...]] = get_args(ExpenseCategory)
+# One embedded tool result at most (characters of JSON): a bigger one is left for the model to fetch.
+MAX_FIGURE_CHARS: Final = 20_000
+# Upcoming events a review embeds at most, soonest first.
+REVIEW_EVENTS: Final = 20
 
 _MONEY_AND_DATES = (
     "Write amounts in the person's currency and dates as they read them (their time zone and "
@@ -49,6 +59,9 @@ class Rendered:
 
     text: str
     embed: tuple[tuple[str, dict[str, str]], ...] = ()
+    # Tools the server runs as the person (each its one SQL function), in order, with their
+    # arguments; each result is embedded after the text (see ``figures``).
+    run: tuple[tuple[str, dict[str, Any]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,23 +104,34 @@ def _trip_id(args: dict[str, str]) -> str:
 
 def _monthly_review(args: dict[str, str]) -> Rendered:
     month = _month(args)
+    year, number = int(month[:4]), int(month[5:])
     start = f"{month}-01"
+    end = f"{month}-{calendar.monthrange(year, number)[1]:02d}"
     text = f"""\
 Give me my money review for {month}.
 
-The month's spending and savings are attached below (pam://expenses/{month}, pam://savings/{month}).
-Then call, in this order:
-1. get_context {{}} - my today, time zone and currency.
-2. list_budgets {{"month": "{month}"}} - each budget against what I spent.
-3. cash_flow {{"start": "{start}", "end": "<last day of {month}>"}} - income minus spending.
-4. fuel_economy {{"start": "{start}", "end": "<last day of {month}>"}} - litres per 100 km and cost per km.
-5. maintenance_due {{}} - services due by date or odometer.
-6. list_events {{"start": "<today>", "end": "<today + 14 days>"}} - upcoming bookings.
+Everything you need is attached below, read just now as me: the month's spending and savings
+(pam://expenses/{month}, pam://savings/{month}), then each tool's result, labelled with the call:
+list_budgets (each budget against what I spent), cash_flow (income minus spending, {start} to {end}),
+fuel_economy (litres per 100 km and cost per km in the month), maintenance_due (services due by
+date or odometer) and list_events (my bookings from today for 30 days). Dates and times are mine
+(my time zone). Call a tool yourself only for a part that says it could not be read.
 Produce: spending against budget by category (flag any over budget), cash flow, fuel economy,
 what PAM saved me and the savings-guarantee status, maintenance due, and the next bookings.
 End with at most three concrete suggestions. {_MONEY_AND_DATES}"""
     values = {"month": month}
-    return Rendered(text, embed=(("pam://expenses/{month}", values), ("pam://savings/{month}", values)))
+    return Rendered(
+        text,
+        embed=(("pam://expenses/{month}", values), ("pam://savings/{month}", values)),
+        run=(
+            ("list_budgets", {"month": month}),
+            ("cash_flow", {"start": start, "end": end}),
+            ("fuel_economy", {"start": start, "end": end}),
+            ("maintenance_due", {}),
+            # From the person's today (the tool's default, in their zone) for 30 days.
+            ("list_events", {"limit": REVIEW_EVENTS}),
+        ),
+    )
 
 
 def _trip_debrief(args: dict[str, str]) -> Rendered:
@@ -192,6 +216,48 @@ PROMPTS: Final[tuple[PromptSpec, ...]] = (
         _maintenance_check,
     ),
 )
+
+
+# -- figures: the tools a prompt runs ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One tool a prompt ran: its result as JSON, or, when it could not give one, why (for people)."""
+
+    tool: str
+    arguments: dict[str, Any]
+    result: str | None
+    problem: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.tool} {json.dumps(self.arguments, sort_keys=True)}"
+
+
+_TOOLS: Final = {spec.name: spec for spec in tools.CATALOGUE}
+
+
+async def figures(ctx: ToolContext, rendered: Rendered) -> list[Figure]:
+    """Run the tools ``rendered`` names, one after another, as ``ctx``'s person. A part that fails
+    says so in its own ``Figure``; the others still run."""
+    found = []
+    for name, arguments in rendered.run:
+        spec = _TOOLS[name]  # a prompt names only catalogued tools (tests/test_surface.py checks)
+        try:
+            result = (await spec.run(ctx, spec.input.model_validate(arguments))).model_dump_json()
+        except PamError as exc:  # said for people: the store, a rule, a missing thing
+            found.append(Figure(name, arguments, None, str(exc)))
+            continue
+        except Exception:  # never the driver's text; the model can call the tool itself
+            log.exception("prompt figure %s failed", name)
+            found.append(Figure(name, arguments, None, "could not be read just now; call the tool yourself"))
+            continue
+        if len(result) > MAX_FIGURE_CHARS:
+            found.append(Figure(name, arguments, None, "too large to attach; call the tool yourself"))
+        else:
+            found.append(Figure(name, arguments, result))
+    return found
 
 
 # -- completions -----------------------------------------------------------------------------------

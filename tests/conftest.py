@@ -259,6 +259,7 @@ def make_app(db: Database, redis_client: Any, redis_prefix: str) -> Callable[...
 SLOW_MODULES = frozenset(
     {
         "test_cli_errors",
+        "test_conversation_script",
         "test_conformance",
         "test_doctor",
         "test_fairness",

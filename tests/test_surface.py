@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from mcp import MCPError
@@ -21,8 +22,11 @@ from mcp_types import (
     TextResourceContents,
 )
 
+from pam_mcp.prompts import Rendered, figures
 from pam_mcp.server import App, build_server
+from pam_mcp.store.base import Caller
 from pam_mcp.store.postgres import Database
+from pam_mcp.tools.common import ToolContext
 from tests.conftest import NewUser
 from tests.test_tools import MODES, call, make_app, rest_fake, session
 
@@ -68,29 +72,70 @@ async def test_the_menu_lists_four_prompts_with_their_arguments(make_app: Callab
     assert prompts["maintenance_check"].arguments == []
 
 
-async def test_monthly_review_names_the_tools_and_embeds_the_months_figures(
+def figures_of(result: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A monthly_review's embedded resources by URI and its tool results by tool, as JSON."""
+    embedded: dict[str, Any] = {}
+    ran: dict[str, Any] = {}
+    for message in result.messages[1:]:
+        content = message.content
+        if isinstance(content, EmbeddedResource):
+            assert isinstance(content.resource, TextResourceContents)
+            embedded[str(content.resource.uri)] = json.loads(content.resource.text)
+        else:
+            assert isinstance(content, TextContent)
+            label, body = content.text.split("\n", 1)
+            ran[label.split(" ", 1)[0]] = json.loads(body) if body.startswith("{") else body
+    return embedded, ran
+
+
+async def test_monthly_review_embeds_every_figure_of_the_month_as_the_person(
     make_app: Callable[..., App], new_user: NewUser, db: Database
 ) -> None:
     user = await new_user()
-    async with session(make_app(user)) as client:
-        await call(client, "log_expense", {"amount": "42.50", "category": "fuel", "spent_on": "2026-11-12"})
+    await in_sydney(db, user)
+    async with session(make_app(user, now=clock)) as client:
+        await call(client, "set_budget", {"category": "fuel", "monthly_limit": "100.00"})
+        await call(client, "log_expense", {"amount": "42.50", "category": "fuel", "spent_on": "2026-12-01"})
+        await call(client, "log_expense", {"amount": "9.00", "category": "food", "spent_on": "2026-11-30"})
         await call(client, "record_saving", {"amount": "3.10", "category": "fuel", "description": "cheaper diesel",
-                                             "saved_on": "2026-11-12"})  # fmt: skip
-        result = await client.get_prompt("monthly_review", {"month": "2026-11"})
+                                             "saved_on": "2026-12-01"})  # fmt: skip
+        await call(client, "log_income", {"amount": "500.00", "source": "work_camping", "received_on": "2026-12-01"})
+        booked = await call(client, "add_event", {"title": "Campsite at Lake Hume", "starts_at": "2026-12-03",
+                                                  "kind": "booking"})  # fmt: skip
+        await call(client, "add_event", {"title": "Far away", "starts_at": "2027-02-01", "kind": "booking"})
+        result = await client.get_prompt("monthly_review", {"month": "2026-12"})
     text = result.messages[0].content
     assert isinstance(text, TextContent)
-    for tool in ("get_context", "list_budgets", "cash_flow", "fuel_economy", "maintenance_due", "list_events"):
+    for tool in ("list_budgets", "cash_flow", "fuel_economy", "maintenance_due", "list_events"):
         assert tool in text.text
-    assert '"month": "2026-11"' in text.text and "currency" in text.text
-    embedded = {}
-    for message in result.messages[1:]:
-        assert isinstance(message.content, EmbeddedResource)
-        resource = message.content.resource
-        assert isinstance(resource, TextResourceContents)
-        embedded[str(resource.uri)] = json.loads(resource.text)
-    assert set(embedded) == {"pam://expenses/2026-11", "pam://savings/2026-11"}
-    assert [item["amount"] for item in embedded["pam://expenses/2026-11"]["items"]] == ["42.50"]
-    assert embedded["pam://savings/2026-11"]["guarantee"]["total_saved"] == "3.10"
+    embedded, ran = figures_of(result)
+    assert set(embedded) == {"pam://expenses/2026-12", "pam://savings/2026-12"}
+    assert [item["amount"] for item in embedded["pam://expenses/2026-12"]["items"]] == ["42.50"]
+    assert embedded["pam://savings/2026-12"]["guarantee"]["total_saved"] == "3.10"
+    assert list(ran) == ["list_budgets", "cash_flow", "fuel_economy", "maintenance_due", "list_events"]
+    fuel = next(b for b in ran["list_budgets"]["budgets"] if b["category"] == "fuel")
+    assert (fuel["spent"], fuel["remaining"]) == ("42.50", "57.50")
+    flow = ran["cash_flow"]
+    assert (flow["start"], flow["end"]) == ("2026-12-01", "2026-12-31")
+    # The food expense was 30 November in Sydney: not December's.
+    assert (flow["income_total"], flow["spending_total"], flow["net"]) == ("500.00", "42.50", "457.50")
+    assert isinstance(ran["fuel_economy"], dict) and isinstance(ran["maintenance_due"], dict)
+    # From the person's today (1 December in Sydney) for 30 days: the far booking is not upcoming.
+    assert ran["list_events"]["start"] == "2026-12-01"
+    assert [e["event_id"] for e in ran["list_events"]["events"]] == [booked["event"]["event_id"]]
+
+
+async def test_a_part_of_a_review_that_fails_says_so_and_the_rest_still_runs(
+    make_app: Callable[..., App], new_user: NewUser
+) -> None:
+    user = await new_user()
+    app = make_app(user, now=clock)
+    ctx = ToolContext(store=app.store, user=Caller(user), config=app.config)
+    rendered = Rendered("", run=(("cash_flow", {"start": "2026-12-31", "end": "2026-12-01"}), ("maintenance_due", {})))
+    failed, fine = await figures(ctx, rendered)
+    assert failed.result is None and failed.problem == "could not be read just now; call the tool yourself"
+    assert failed.label == 'cash_flow {"end": "2026-12-01", "start": "2026-12-31"}'
+    assert fine.result is not None and fine.problem is None
 
 
 async def test_a_prompt_argument_in_the_wrong_format_is_named_with_the_format(make_app: Callable[..., App]) -> None:
@@ -248,3 +293,14 @@ def test_completion_and_prompt_arguments_stay_bounded() -> None:
 
     assert prompts.MAX_COMPLETIONS <= 100  # the spec's cap on one completion response
     assert all(len(p.arguments) <= 2 for p in prompts.PROMPTS)
+
+
+def test_prompts_run_only_catalogued_read_only_tools() -> None:
+    from pam_mcp import prompts
+    from pam_mcp.tools import CATALOGUE
+
+    read_only = {spec.name for spec in CATALOGUE if spec.read_only}
+    samples = {"month": "2026-11", "trip_id": str(uuid.uuid4()), "date": "2026-12-01", "destination": "Albury"}
+    for spec in prompts.PROMPTS:
+        rendered = spec.render({a.name: samples[a.name] for a in spec.arguments})
+        assert {name for name, _ in rendered.run} <= read_only, spec.name

@@ -4,7 +4,9 @@ The declarations are ``pam_mcp.prompts``; this module only turns them into the p
 shapes. Both methods pass the guard first (identity and the person's global rate limit), so a
 prompt that embeds the person's figures, and a completion that lists their trips, is theirs.
 Errors name the argument and the format, as INVALID_PARAMS; a failed embedded read does not
-fail the prompt: its text says to read the resource instead.
+fail the prompt: its text says to read the resource instead. The tools a prompt names to run
+(``Rendered.run``) run as the person and each result follows as a text block, JSON after a
+first line naming the call; a part that failed says why in its own block.
 """
 
 from __future__ import annotations
@@ -102,6 +104,11 @@ def register_prompts(lowlevel: Server[Any], app: App) -> None:
         messages = [PromptMessage(role="user", content=TextContent(type="text", text=rendered.text))]
         for template, values in rendered.embed:
             messages.append(PromptMessage(role="user", content=await _embedded(app, template, values)))
+        for figure in await prompts.figures(tool_context(app), rendered):
+            body = figure.result if figure.result is not None else f"(not attached: {figure.problem})"
+            messages.append(
+                PromptMessage(role="user", content=TextContent(type="text", text=f"{figure.label}\n{body}"))
+            )
         return GetPromptResult(description=spec.description, messages=messages)
 
     async def complete(ctx: ServerRequestContext[Any, Any], params: CompleteRequestParams) -> CompleteResult:
