@@ -23,6 +23,7 @@ from mcp_types import (
 )
 
 from pam_mcp.prompts import Rendered, figures
+from pam_mcp.ratelimit import parse_rate
 from pam_mcp.server import App, build_server
 from pam_mcp.store.base import Caller
 from pam_mcp.store.postgres import Database
@@ -304,3 +305,23 @@ def test_prompts_run_only_catalogued_read_only_tools() -> None:
     for spec in prompts.PROMPTS:
         rendered = spec.render({a.name: samples[a.name] for a in spec.arguments})
         assert {name for name, _ in rendered.run} <= read_only, spec.name
+
+
+async def test_a_prompt_cannot_sidestep_a_tools_own_limit(
+    make_app: Callable[..., App], new_user: NewUser, db: Database
+) -> None:
+    # list_budgets (run by the review) and query_expenses (whose data pam://expenses/{month} shows)
+    # each get one call an hour of their own: the second review is refused those two parts only.
+    one_an_hour = parse_rate("1/hour")
+    app = make_app(await new_user(), now=clock, tool_rates={"list_budgets": one_an_hour, "query_expenses": one_an_hour})
+    async with session(app) as client:
+        await client.get_prompt("monthly_review", {"month": "2026-12"})
+        second = await client.get_prompt("monthly_review", {"month": "2026-12"})
+        direct = await client.call_tool("list_budgets", {"month": "2026-12"})
+    texts = [m.content.text for m in second.messages[1:] if isinstance(m.content, TextContent)]
+    refused = [t for t in texts if "not attached" in t]
+    assert len(refused) == 2
+    assert any(t.startswith("(pam://expenses/2026-12 not attached:") for t in refused)
+    assert any(t.startswith("list_budgets ") for t in refused)
+    assert any(t.startswith("cash_flow ") and "not attached" not in t for t in texts)  # the others still run
+    assert direct.is_error  # the prompt's read counted in list_budgets' own bucket

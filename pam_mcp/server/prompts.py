@@ -11,6 +11,7 @@ first line naming the call; a part that failed says why in its own block.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any, Final
 
@@ -36,8 +37,9 @@ from mcp_types import (
 )
 
 from pam_mcp import prompts, resources
-from pam_mcp.errors import PamError
-from pam_mcp.server.app import App, tool_context
+from pam_mcp.buckets import resource_tool
+from pam_mcp.errors import LimiterUnavailable, PamError, RateLimited
+from pam_mcp.server.app import App, bucket, tool_context
 
 __all__ = ["register_prompts"]
 
@@ -61,6 +63,21 @@ def _listed() -> list[Prompt]:
         )
         for spec in prompts.PROMPTS
     ]
+
+
+async def _refused_by_own_limits(app: App, tools: set[str | None]) -> dict[str, str]:
+    """The prompts/get itself counted in the person's global bucket (the guard). A tool whose data
+    it attaches and that has a bucket of its own is charged there too, so a per-tool limit cannot
+    be sidestepped through a prompt; a part refused so is left out, saying why."""
+    refused: dict[str, str] = {}
+    user = str(tool_context(app).user.id)
+    for tool in sorted(t for t in tools if t is not None and t in app.tool_rates):
+        key, rate = bucket(app, tool)
+        try:
+            await app.limiter.hit(user, key, rate)
+        except (RateLimited, LimiterUnavailable) as exc:
+            refused[tool] = str(exc)
+    return refused
 
 
 async def _embedded(app: App, template: str, values: dict[str, str]) -> EmbeddedResource | TextContent:
@@ -102,9 +119,24 @@ def register_prompts(lowlevel: Server[Any], app: App) -> None:
         except PamError as exc:
             raise MCPError(code=INVALID_PARAMS, message=f"Invalid arguments for prompt {spec.name}: {exc}") from None
         messages = [PromptMessage(role="user", content=TextContent(type="text", text=rendered.text))]
-        for template, values in rendered.embed:
-            messages.append(PromptMessage(role="user", content=await _embedded(app, template, values)))
-        for figure in await prompts.figures(tool_context(app), rendered):
+        embeds = [(template, values, resource_tool(template.format(**values))) for template, values in rendered.embed]
+        refused = await _refused_by_own_limits(app, {t for *_, t in embeds} | {name for name, _ in rendered.run})
+        for template, values, tool in embeds:
+            if tool in refused:
+                text = f"({template.format(**values)} not attached: {refused[tool]})"
+                messages.append(PromptMessage(role="user", content=TextContent(type="text", text=text)))
+            else:
+                messages.append(PromptMessage(role="user", content=await _embedded(app, template, values)))
+        allowed = dataclasses.replace(rendered, run=tuple(r for r in rendered.run if r[0] not in refused))
+        for name, arguments in rendered.run:
+            if name in refused:
+                label = prompts.Figure(name, arguments, None).label
+                messages.append(
+                    PromptMessage(
+                        role="user", content=TextContent(type="text", text=f"{label}\n(not attached: {refused[name]})")
+                    )
+                )
+        for figure in await prompts.figures(tool_context(app), allowed):
             body = figure.result if figure.result is not None else f"(not attached: {figure.problem})"
             messages.append(
                 PromptMessage(role="user", content=TextContent(type="text", text=f"{figure.label}\n{body}"))
