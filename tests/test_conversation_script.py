@@ -24,11 +24,11 @@ import anyio
 import pytest
 from mcp.client import Client
 from mcp.client.stdio import stdio_client
-from mcp_types import EmbeddedResource, GetPromptResult, TextContent, TextResourceContents
 
 from tests.conftest import NewUser
 from tests.support_process import child_env
 from tests.test_stdio import child_stderr, show_on_failure, stdio_params, structured
+from tests.test_surface import figures_of
 
 __all__ = ["child_stderr"]  # the fixture, shared with test_stdio
 
@@ -61,23 +61,6 @@ class Transcript:
 async def tool(client: Client, log: Transcript, name: str, args: dict[str, Any]) -> dict[str, Any]:
     log.call(name, args)
     return structured(await client.call_tool(name, args))
-
-
-def review_parts(result: GetPromptResult) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The review's embedded resources by URI, and its tool results by tool (JSON after a label line)."""
-    embedded: dict[str, Any] = {}
-    ran: dict[str, Any] = {}
-    for message in result.messages[1:]:
-        content = message.content
-        if isinstance(content, EmbeddedResource):
-            assert isinstance(content.resource, TextResourceContents)
-            embedded[str(content.resource.uri)] = json.loads(content.resource.text)
-        else:
-            assert isinstance(content, TextContent)
-            label, body = content.text.split("\n", 1)
-            assert body.startswith("{"), content.text  # a part that failed says "(not attached: ...)"
-            ran[label.split(" ", 1)[0]] = json.loads(body)
-    return embedded, ran
 
 
 def local_offset(iso: str) -> str:
@@ -191,7 +174,7 @@ async def converse(client: Client, log: Transcript) -> None:
 
     log.call("prompts/get monthly_review", {"month": month})
     review = await client.get_prompt("monthly_review", {"month": month})
-    embedded, ran = review_parts(review)
+    embedded, ran = figures_of(review)
     check_review(ran, embedded, month=month, today=day, event_id=event["event_id"], log=log)
 
 

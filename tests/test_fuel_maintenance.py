@@ -26,6 +26,8 @@ from pam_mcp.store.postgres import Database
 from pam_mcp.store.sql_store import PostgresStore
 from tests.conftest import NewUser
 from tests.postgrest_fake import PostgrestFake, rest_store
+from tests.test_tools import call, error
+from tests.test_tools import count as rows
 
 pytestmark = pytest.mark.anyio
 
@@ -60,27 +62,6 @@ async def person(db: Database, new_user: NewUser) -> uuid.UUID:
     async with db.as_user(user) as tx:
         await tx.execute("insert into public.profiles (id, timezone) values ($1, 'Australia/Brisbane')", user)
     return user
-
-
-async def call(client: Client, tool: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
-    result = await client.call_tool(tool, args or {})
-    assert not result.is_error, result.content[0].text  # type: ignore[union-attr]
-    out: dict[str, Any] | None = result.structured_content
-    assert out is not None
-    return out
-
-
-async def error(client: Client, tool: str, args: dict[str, Any]) -> str:
-    result = await client.call_tool(tool, args)
-    assert result.is_error, f"{tool} should have failed: {result.structured_content}"
-    text: str = result.content[0].text  # type: ignore[union-attr]
-    return text
-
-
-async def rows(db: Database, table: str, user: uuid.UUID) -> int:
-    async with db.as_owner() as tx:
-        n: int = await tx.fetchval(f"select count(*) from public.{table} where user_id = $1", user)
-    return n
 
 
 async def fuel_spent(client: Client, start: str = "2026-11-01", end: str = "2026-11-30") -> tuple[Decimal, int]:
