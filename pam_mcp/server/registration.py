@@ -59,6 +59,7 @@ units (update_profile), monthly budgets (set_budget, list_budgets), and income a
 appointments). Corrections, which return what was there before: correct_expense, delete_expense,
 update_trip, delete_trip. Fill-ups: log_fillup (it is also the fuel expense: never log_expense it too),
 fuel_economy, correct_fillup, delete_fillup; the rig's servicing: log_service, maintenance_due.
+To show a saved trip (ids in pam://trips) on a map: show_trip.
 Call get_context first in a conversation.
 Run check_guardrails on messages that mention emergencies, money actions or personal numbers, and
 follow its guidance. Every call counts against the person's rate limit; errors say what to fix."""
