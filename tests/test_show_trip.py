@@ -7,6 +7,7 @@ another person's trip is not found, in the same words as an id that does not exi
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -95,7 +96,7 @@ async def test_a_saved_trip_comes_with_its_route_downsampled_and_times_in_the_pe
     assert route[0] == ROUTE[0] and route[-1] == ROUTE[-1]
     indexes = [round((ROUTE[0]["lat"] - p["lat"]) / 0.001) for p in route]
     assert indexes == sorted(set(indexes))
-    gaps = {b - a for a, b in zip(indexes, indexes[1:], strict=False)}
+    gaps = {b - a for a, b in itertools.pairwise(indexes)}
     assert gaps <= {4, 5}
 
 
@@ -107,7 +108,9 @@ async def test_a_short_route_comes_whole_and_a_trip_under_way_has_no_duration(
     async with Client(build_server(make_app(user))) as client:
         logged = await client.call_tool("log_trip", short)
         assert logged.structured_content
-        trip = (await client.call_tool("show_trip", {"trip_id": logged.structured_content["trip_id"]})).structured_content
+        trip = (
+            await client.call_tool("show_trip", {"trip_id": logged.structured_content["trip_id"]})
+        ).structured_content
     assert trip is not None
     assert [{"lat": p["lat"], "lon": p["lon"]} for p in trip["route"]] == ROUTE[:3]
     assert trip["route_points"] == 3

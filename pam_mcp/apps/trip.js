@@ -124,7 +124,9 @@
     $("facts").replaceChildren(...facts);
 
     $("map").replaceChildren(drawMap(route, stops, Number.isFinite(pointCount) ? pointCount : route.length));
-    $("map-caption").textContent = "Drawn from the logged coordinates; north is up.";
+    $("map-caption").textContent = route.length < pointCount
+      ? `Drawn from ${route.length} of the ${pointCount} logged points, evenly spaced; north is up.`
+      : "Drawn from the logged coordinates; north is up.";
 
     const list = $("stops");
     list.replaceChildren();
