@@ -93,6 +93,7 @@ async def test_an_apps_client_sees_the_links_the_app_only_tools_and_a_csp_that_a
         resource = (await client.read_resource("ui://pam/spending")).contents[0]
     assert (tools["query_expenses"].meta or {})["ui"] == {"resourceUri": "ui://pam/spending"}
     assert (tools["log_trip"].meta or {})["ui"] == {"resourceUri": "ui://pam/trip"}
+    assert (tools["show_trip"].meta or {})["ui"] == {"resourceUri": "ui://pam/trip"}
     assert (tools["spending_items"].meta or {})["ui"]["visibility"] == ["app"]
     assert isinstance(resource, TextResourceContents) and resource.mime_type == APP_MIME_TYPE
     assert (resource.meta or {})["ui"]["csp"] == {
@@ -245,6 +246,61 @@ async def test_the_trip_map_draws_the_route_and_its_stops_with_distance_and_dura
             assert 0 < height <= 500
             await screenshots(view, screenshot_dir(tmp_path), "trip", lambda: expect(stops).to_have_count(3))
             assert view.calls == []  # everything came with the tool call; nothing else was asked
+            assert view.problems == []
+
+
+async def test_the_trip_map_draws_a_saved_trip_shown_with_show_trip(
+    make_app: Callable[..., App], new_user: NewUser, db: Database, tmp_path: Path
+) -> None:
+    from playwright.async_api import expect
+
+    user = await new_user()
+    async with db.as_user(user) as tx:
+        await tx.execute("insert into public.profiles (id, timezone) values ($1, 'Australia/Adelaide')", user)
+    # A long drive, logged earlier: the map gets it from show_trip's result alone, downsampled.
+    route = (
+        _route_points((-31.95, 141.45), (-33.0, 142.2), 1200) + _route_points((-33.0, 142.2), (-34.19, 142.16), 801)[1:]
+    )
+    route[0]["name"], route[-1]["name"] = "Broken Hill", "Mildura"
+    logged = {
+        "title": "Broken Hill to Mildura",
+        "started_at": "2026-10-12T08:00:00+10:30",
+        "ended_at": "2026-10-12T14:30:00+10:30",
+        "route": route,
+        "stops": [
+            {"name": "Menindee Lakes camp", "lat": -32.39, "lon": 142.42, "kind": "campground"},
+            {"name": "Wentworth fuel", "lat": -34.11, "lon": 141.92, "kind": "fuel", "cost": "88.40"},
+        ],
+    }
+    async with serving(http_server(make_app(user))) as url, apps_client(url, user) as client:
+        trip_id = ((await client.call_tool("log_trip", logged)).structured_content or {})["trip_id"]
+        shown = {"trip_id": trip_id}
+        result = await client.call_tool("show_trip", shown)
+        assert not result.is_error, text_of(result)
+        facts = result.structured_content or {}
+        assert len(facts["route"]) == 500 and facts["route_points"] == 2000
+        async with rendered(client, "ui://pam/trip", shown, result) as view:
+            app = view.app
+            await expect(app.locator("#title")).to_have_text("Broken Hill to Mildura", timeout=15000)
+            facts_text = await app.locator("#facts").inner_text()
+            assert f"{facts['distance_km']:.1f} km" in facts_text and "6 h 30 min" in facts_text
+            assert "Stops\n2" in facts_text and "Route points\n2000" in facts_text
+            stops = app.locator("#stops li")
+            assert await stops.locator(".stop-name").all_text_contents() == ["Menindee Lakes camp", "Wentworth fuel"]
+            assert await stops.locator(".kind").all_text_contents() == ["· Campground", "· Fuel"]
+            points = await app.locator("#map svg polyline.route").get_attribute("points")
+            assert points is not None and len(points.split(" ")) == 500
+            await expect(app.locator("#map svg circle.stop")).to_have_count(2)
+            await expect(app.locator("#map-caption")).to_have_text(
+                "Drawn from 500 of the 2000 logged points, evenly spaced; north is up."
+            )
+            label = await app.locator("#map svg").get_attribute("aria-label")
+            assert label is not None and label.startswith(
+                "Map of the route from Broken Hill to Mildura, 2000 route points"
+            )
+            await expect(app.locator("#when")).to_contain_text("12 Oct 2026")
+            await screenshots(view, screenshot_dir(tmp_path), "trip-shown", lambda: expect(stops).to_have_count(2))
+            assert view.calls == []  # the result carried everything
             assert view.problems == []
 
 

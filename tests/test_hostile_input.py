@@ -642,6 +642,7 @@ BASELINES: dict[str, dict[str, Json]] = {
         "trip_id": KnownId("own", 1),
         "clear": [],
     },
+    "show_trip": {"trip_id": KnownId("own", 1)},  # the trip map
     "update_trip": {
         "trip_id": KnownId("own", 5),
         "title": "Spare",

@@ -200,6 +200,7 @@ async def test_every_statement_of_every_tool_and_resource_runs_as_the_caller_und
             mistake = await call("log_expense", {"amount": "7.00", "category": "food", "spent_on": "2026-01-05"})
             await call("correct_expense", {"expense_id": mistake["expense"]["expense_id"], "amount": "7.50"})
             await call("delete_expense", {"expense_id": mistake["expense"]["expense_id"]})
+            await call("show_trip", {"trip_id": trip["trip_id"]})  # the trip map
             spare = await call("log_trip", {"started_at": "2026-01-05T08:00:00+10:00"})
             await call("update_trip", {"trip_id": spare["trip_id"], "title": "Orange"})
             await call("delete_trip", {"trip_id": spare["trip_id"]})

@@ -122,6 +122,7 @@ def tool_calls(today: dt.date, session_id: str) -> list[tuple[str, Arguments]]:
         ("remove_event", lambda seen: {"event_id": seen["add_event"]["event"]["event_id"]}),
         ("correct_expense", lambda seen: {"expense_id": seen["log_expense"]["expense"]["expense_id"], "amount": "8"}),
         ("delete_expense", lambda seen: {"expense_id": seen["log_expense"]["expense"]["expense_id"]}),
+        ("show_trip", lambda seen: {"trip_id": seen["log_trip"]["trip_id"]}),  # the trip map (MCP Apps)
         ("update_trip", lambda seen: {"trip_id": seen["log_trip"]["trip_id"], "notes": "windy"}),
         ("delete_trip", lambda seen: {"trip_id": seen["log_trip"]["trip_id"]}),
         ("pam://savings/{month}", {"month": f"{today:%Y-%m}"}),  # the guarantee needs the person's today

@@ -1,6 +1,8 @@
 // The trip map: the route drawn as an SVG line from its coordinates (no tiles, no network), the
-// stops with their kinds, and the distance and duration pam-mcp computed. The route and stops come
-// from log_trip's arguments (ui/notifications/tool-input); the figures from its result.
+// stops with their kinds, and the distance and duration pam-mcp computed. Two tools open it:
+// log_trip, whose route and stops come with its arguments (ui/notifications/tool-input) and its
+// figures with its result; and show_trip (a saved trip), whose result carries all of it, the
+// route downsampled by the database (route_points says how many points the trip has).
 (() => {
   const { el, svg, instant } = pam;
   const $ = (id) => document.getElementById(id);
@@ -52,7 +54,7 @@
     return el("div", {}, el("dt", { text: name }), el("dd", { text: value }));
   }
 
-  function drawMap(route, stops) {
+  function drawMap(route, stops, pointCount) {
     const places = [...route, ...stops];
     if (places.length === 0) return el("p", { class: "muted", text: "No route points or stops were logged." });
     const at = projection(places);
@@ -63,7 +65,7 @@
     const map = svg("svg", {
       viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
       role: "img",
-      "aria-label": `Map of the route from ${from} to ${to}, ${route.length} route points and ${stops.length} stops; the stops are listed below.`,
+      "aria-label": `Map of the route from ${from} to ${to}, ${pointCount} route points and ${stops.length} stops; the stops are listed below.`,
     });
     if (route.length > 1) {
       const line = downsample(route).map((p) => at(p).map((n) => n.toFixed(1)).join(",")).join(" ");
@@ -96,7 +98,16 @@
     return map;
   }
 
-  function render(args, result) {
+  // What to draw: show_trip's result has the trip itself (its route among it); log_trip's has
+  // only the figures, the trip being in its arguments.
+  function trip(args, result) {
+    if (Array.isArray(result.route)) return [result, result, Number(result.route_points)];
+    const route = Array.isArray(args.route) ? args.route : [];
+    return [args, result, route.length];
+  }
+
+  function render(toolArgs, toolResult) {
+    const [args, result, pointCount] = trip(toolArgs, toolResult);
     const route = (Array.isArray(args.route) ? args.route : []).filter(finite);
     const stops = (Array.isArray(args.stops) ? args.stops : []).filter(finite);
     $("title").textContent = args.title || "Trip";
@@ -105,14 +116,17 @@
     if (args.ended_at) when.push(instant(args.ended_at));
     $("when").textContent = when.join(" – ");
 
-    const facts = [fact("Distance", `${Number(result.distance_km).toLocaleString(pam.context.locale, { maximumFractionDigits: 1 })} km`)];
+    const km = result.distance_km === null || result.distance_km === undefined ? NaN : Number(result.distance_km);
+    const facts = [fact("Distance", Number.isFinite(km) ? `${km.toLocaleString(pam.context.locale, { maximumFractionDigits: 1 })} km` : "Not recorded")];
     facts.push(fact("Duration", result.under_way || result.duration_hours === null ? "Under way" : duration(result.duration_hours)));
     facts.push(fact("Stops", String(result.stop_count)));
-    facts.push(fact("Route points", String(route.length)));
+    facts.push(fact("Route points", String(Number.isFinite(pointCount) ? pointCount : route.length)));
     $("facts").replaceChildren(...facts);
 
-    $("map").replaceChildren(drawMap(route, stops));
-    $("map-caption").textContent = "Drawn from the logged coordinates; north is up.";
+    $("map").replaceChildren(drawMap(route, stops, Number.isFinite(pointCount) ? pointCount : route.length));
+    $("map-caption").textContent = route.length < pointCount
+      ? `Drawn from ${route.length} of the ${pointCount} logged points, evenly spaced; north is up.`
+      : "Drawn from the logged coordinates; north is up.";
 
     const list = $("stops");
     list.replaceChildren();
@@ -143,13 +157,13 @@
     onToolInput: (args) => { input = args || {}; },
     onToolResult: (result) => {
       if (result.isError) {
-        fail((result.content && result.content[0] && result.content[0].text) || "The trip was not logged.");
+        fail((result.content && result.content[0] && result.content[0].text) || (input && input.trip_id ? "The trip could not be shown." : "The trip was not logged."));
         return;
       }
       lastResult = result.structuredContent || {};
       render(input || {}, lastResult);
     },
-    onCancelled: () => fail("Logging the trip was cancelled."),
+    onCancelled: () => fail(input && input.trip_id ? "Showing the trip was cancelled." : "Logging the trip was cancelled."),
     onError: (error) => fail(error.message),
     onContext: () => { if (lastResult) render(input || {}, lastResult); },
   });

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, Field, TypeAdapter, model_validator
 
 from pam_mcp.apps import TRIP
+from pam_mcp.errors import NotFound
 from pam_mcp.store.records import NewTrip, TripBrief, TripDetail
 from pam_mcp.tools.common import Input, Output, ToolContext, invalid
 from pam_mcp.tools.limits import (
@@ -201,6 +202,52 @@ async def trip_detail(ctx: ToolContext, trip_id: uuid.UUID) -> TripSummary:
     return detail_of(await ctx.store.get_trip(ctx.user, trip_id))
 
 
+# -- show_trip: a saved trip for the trip map ------------------------------------------------------
+
+# How many route points show_trip hands the map (downsampled in SQL, public.pam_show_trip):
+# a 5,000-point drive drawn 600 px wide looks the same with 500.
+SHOW_TRIP_POINTS = 500
+
+
+class ShowTripInput(Input):
+    trip_id: uuid.UUID = Field(description="The trip's id, from pam://trips or log_trip")
+
+
+class MapPoint(Output):
+    lat: float
+    lon: float
+    name: str | None = None
+
+
+class ShowTripResult(Output):
+    trip_id: uuid.UUID
+    title: str | None
+    started_at: dt.datetime = Field(description="ISO 8601 in the person's time zone")
+    ended_at: dt.datetime | None = Field(description="ISO 8601 in the person's time zone; null while under way")
+    under_way: bool
+    duration_hours: float | None = Field(description="None while the trip is under way")
+    distance_km: float | None
+    notes: str | None
+    stop_count: int
+    stops: list[dict[str, Any]] = Field(
+        description="Every stop in order (name, lat, lon, kind, optional cost; 'at' in the person's time zone)"
+    )
+    route_points: int = Field(description="How many route points the trip has")
+    route: list[MapPoint] = Field(
+        description=f"The route for drawing: at most {SHOW_TRIP_POINTS} points evenly spaced along it, "
+        "first and last kept (all of them when the trip has fewer)"
+    )
+
+
+async def show_trip(ctx: ToolContext, args: ShowTripInput) -> ShowTripResult:
+    out = await ctx.store.call(
+        ctx.user, "pam_show_trip", saved=None, p_trip_id=args.trip_id, p_max_points=SHOW_TRIP_POINTS
+    )
+    if out is None:
+        raise NotFound(f"trip_id: no trip {args.trip_id}; use a trip_id from log_trip or pam://trips.")
+    return ShowTripResult.model_validate(out)
+
+
 # -- declarations (registered by the server layer) -------------------------------------------------
 
 LOG_TRIP = ToolSpec(
@@ -219,7 +266,26 @@ LOG_TRIP = ToolSpec(
     ui_resource=TRIP.uri,
 )
 
-# One sentence for the server's instructions to the model, naming every tool declared here.
-GUIDE = "Trips: log_trip."
+SHOW_TRIP = ToolSpec(
+    name="show_trip",
+    title="Show a trip on a map",
+    description=f"""
+        Show a trip logged earlier, when the person wants to see it or where they drove: pass its
+        trip_id (pam://trips lists trips with their ids; log_trip returns one). Returns the title,
+        start and end in the person's time zone, distance in km, duration in hours (null while
+        under way), notes, every stop with its kind, route_points (how many points the trip has)
+        and the route as at most {SHOW_TRIP_POINTS} evenly spaced points, first and last kept.
+        Clients with MCP Apps draw it as a map. An unknown trip_id is not found: take one from
+        pam://trips.""",
+    run=show_trip,
+    input=ShowTripInput,
+    output=ShowTripResult,
+    read_only=True,
+    idempotent=True,
+    ui_resource=TRIP.uri,
+)
 
-TOOLS = (LOG_TRIP,)
+# One sentence for the server's instructions to the model, naming every tool declared here.
+GUIDE = "Trips: log_trip; show_trip draws a saved trip (ids in pam://trips) on a map."
+
+TOOLS = (LOG_TRIP, SHOW_TRIP)
