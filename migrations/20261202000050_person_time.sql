@@ -31,26 +31,31 @@ $$;
 comment on function public.pam_zone() is
   'The time zone of auth.uid()''s profile when this database knows it, else UTC.';
 
+-- plpgsql, not sql: a sql function with SET options is never inlined, and PostgreSQL before 18
+-- plans its statement again on every call (about 9 us); plpgsql keeps its plans (about 4 us).
 create or replace function public.pam_local_time(p_at timestamptz, p_zone text)
 returns text
-language sql
+language plpgsql
 immutable
 security invoker
 set search_path = ''
 as $$
-  with shifted as (
-    select p_at at time zone p_zone as local,
-           extract(epoch from (p_at at time zone p_zone) - (p_at at time zone 'UTC'))::integer as offset_s
-  )
-  select case when p_at is null then null else
-    pg_catalog.to_char(local, 'YYYY-MM-DD"T"HH24:MI:SS')
-    || case when offset_s = 0 then 'Z' else
-         case when offset_s < 0 then '-' else '+' end
-         || pg_catalog.lpad((pg_catalog.abs(offset_s) / 3600)::text, 2, '0') || ':'
-         || pg_catalog.lpad((pg_catalog.abs(offset_s) % 3600 / 60)::text, 2, '0')
-       end
-  end
-  from shifted
+declare
+  v_local timestamp;
+  v_offset integer;
+begin
+  if p_at is null then
+    return null;
+  end if;
+  v_local := p_at at time zone p_zone;
+  v_offset := extract(epoch from v_local - (p_at at time zone 'UTC'))::integer;
+  return pg_catalog.to_char(v_local, 'YYYY-MM-DD"T"HH24:MI:SS')
+    || case when v_offset = 0 then 'Z' else
+         case when v_offset < 0 then '-' else '+' end
+         || pg_catalog.lpad((pg_catalog.abs(v_offset) / 3600)::text, 2, '0') || ':'
+         || pg_catalog.lpad((pg_catalog.abs(v_offset) % 3600 / 60)::text, 2, '0')
+       end;
+end;
 $$;
 
 comment on function public.pam_local_time(timestamptz, text) is
