@@ -17,7 +17,7 @@ text can reach an MCP client. Each message is written for a person.
      ├── ConfigurationError      the environment is wrong; says which variable to fix
      └── MigrationError          a migration failed, or an applied file was changed
 
-Whether a failed call saved anything is said once, by the MCP boundary (``server.py``), which
+Whether a failed call saved anything is said once, by the MCP boundary (``pam_mcp/server/``), which
 knows what the call committed (``Caller.committed``): "nothing was saved" only when nothing
 was, "X was saved" when the failure came after X committed.
 """
