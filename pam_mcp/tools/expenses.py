@@ -15,7 +15,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -69,20 +69,25 @@ class LogExpenseResult(Output):
     budget_remaining: Decimal | None
 
 
-class QueryExpensesInput(Input):
+class DayRange(Input):
+    """A range of the person's days, both ends optional (the store fills in their month)."""
+
     start: dt.date | None = Field(default=None, description="First day (YYYY-MM-DD); default the 1st of this month")
     end: dt.date | None = Field(default=None, description="Last day, inclusive; default the last day of start's month")
+
+    @model_validator(mode="after")
+    def _check_range(self) -> Self:
+        if self.start and self.end and self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
+class QueryExpensesInput(DayRange):
     categories: list[ExpenseCategory] | None = Field(default=None, max_length=11, description="Only these categories")
     group_by: ExpenseGrouping = Field(default="category", description="How to total: category, month, week, day, none")
     include_items: bool = Field(default=False, description="Also return a page of individual expenses, newest first")
     limit: int = Field(default=20, ge=1, le=100, description="Items per page when include_items is true")
     cursor: str | None = Field(default=None, max_length=300, description="next_cursor from the previous page")
-
-    @model_validator(mode="after")
-    def _check_range(self) -> QueryExpensesInput:
-        if self.start and self.end and self.end < self.start:
-            raise ValueError("end is before start")
-        return self
 
 
 class ExpenseGroup(Output):

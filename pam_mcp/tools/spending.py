@@ -12,13 +12,14 @@ import datetime as dt
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from pam_mcp.apps import SPENDING
 from pam_mcp.store.records import ExpenseGroupRow
-from pam_mcp.tools.common import Input, Output, ToolContext
+from pam_mcp.tools.common import Output, ToolContext
 from pam_mcp.tools.expenses import (
     BudgetLine,
+    DayRange,
     ExpenseCategory,
     ExpenseGroup,
     ExpenseItem,
@@ -32,16 +33,8 @@ from pam_mcp.tools.spec import ToolSpec
 TrendGrouping = Literal["day", "week", "month"]
 
 
-class SpendingOverviewInput(Input):
-    start: dt.date | None = Field(default=None, description="First day (YYYY-MM-DD); default the 1st of this month")
-    end: dt.date | None = Field(default=None, description="Last day, inclusive; default the last day of start's month")
+class SpendingOverviewInput(DayRange):
     categories: list[ExpenseCategory] | None = Field(default=None, max_length=11, description="Only these categories")
-
-    @model_validator(mode="after")
-    def _check_range(self) -> SpendingOverviewInput:
-        if self.start and self.end and self.end < self.start:
-            raise ValueError("end is before start")
-        return self
 
 
 class SpendingOverview(Output):
@@ -56,18 +49,10 @@ class SpendingOverview(Output):
     trend: list[ExpenseGroup] = Field(description="Totals by day, week or month, oldest first")
 
 
-class SpendingItemsInput(Input):
+class SpendingItemsInput(DayRange):
     category: ExpenseCategory
-    start: dt.date | None = Field(default=None, description="First day (YYYY-MM-DD); default the 1st of this month")
-    end: dt.date | None = Field(default=None, description="Last day, inclusive; default the last day of start's month")
     limit: int = Field(default=20, ge=1, le=100, description="Items per page")
     cursor: str | None = Field(default=None, max_length=300, description="next_cursor from the previous page")
-
-    @model_validator(mode="after")
-    def _check_range(self) -> SpendingItemsInput:
-        if self.start and self.end and self.end < self.start:
-            raise ValueError("end is before start")
-        return self
 
 
 class SpendingItems(Output):
